@@ -1,0 +1,111 @@
+// Package pipeline owns the domain types that flow through extractor
+// (documents, pages, lines) and, as later steps land, the step helper, the
+// batch runner and the interfaces it consumes (Parser, Extractor, Embedder,
+// Store). It does not parse PDFs, call models or talk to databases: those are
+// the jobs of the packages that implement its interfaces.
+package pipeline
+
+import (
+	"strings"
+)
+
+// Document is a parsed file: its identity, where it came from, and its pages
+// with text in reading order.
+type Document struct {
+	// ID is the lowercase hex SHA-256 of the file's bytes, so the same bytes
+	// always get the same ID whatever the file is called.
+	ID string `json:"id"`
+	// Source names where the bytes came from (usually a path); informational.
+	Source string `json:"source,omitempty"`
+	// Size is the file size in bytes.
+	Size int64 `json:"size"`
+	// Parser names the parser and its version, e.g. "pdf/1".
+	Parser string `json:"parser"`
+	// Meta holds document information the file declares (producer, title, ...).
+	Meta map[string]string `json:"meta,omitempty"`
+	// Pages are in document order; Pages[i].Number == i+1.
+	Pages []Page `json:"pages"`
+}
+
+// PageStatus says what the parser could make of a page.
+type PageStatus string
+
+// Page statuses.
+const (
+	// PageText: the page has a text layer and its text was extracted.
+	PageText PageStatus = "text"
+	// PageNoText: the page has no extractable text (a scan or only images);
+	// it is a candidate for OCR.
+	PageNoText PageStatus = "no_text"
+	// PageError: the page could not be read; Page.Error says why. The other
+	// pages of the document are still usable.
+	PageError PageStatus = "error"
+)
+
+// Page is one page of a document.
+type Page struct {
+	// Number is 1-based.
+	Number int `json:"number"`
+	// Width and Height are the page size in points (1/72 inch), after the
+	// page's rotation has been applied.
+	Width  float64    `json:"width"`
+	Height float64    `json:"height"`
+	Status PageStatus `json:"status"`
+	// Error explains a PageError status.
+	Error string `json:"error,omitempty"`
+	// Lines are in reading order: top to bottom, and left to right within a
+	// line. Line text keeps wide gaps (table columns) as runs of spaces.
+	Lines []Line `json:"lines"`
+}
+
+// Text returns the page's text: its lines joined by newlines.
+func (p Page) Text() string {
+	var b strings.Builder
+	for i, l := range p.Lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l.Text)
+	}
+	return b.String()
+}
+
+// Line is one line of text on a page and where it is.
+type Line struct {
+	Text string `json:"text"`
+	// Box bounds the line in page coordinates: points, origin at the top
+	// left of the (rotated) page, y growing downwards, as on screen.
+	Box Box `json:"box"`
+}
+
+// Box is an axis-aligned rectangle in page coordinates.
+type Box struct {
+	X0 float64 `json:"x0"`
+	Y0 float64 `json:"y0"`
+	X1 float64 `json:"x1"`
+	Y1 float64 `json:"y1"`
+}
+
+// Text returns the document's text: its pages' text separated by form feeds,
+// as pdftotext separates pages.
+func (d Document) Text() string {
+	var b strings.Builder
+	for i, p := range d.Pages {
+		if i > 0 {
+			b.WriteByte('\f')
+		}
+		b.WriteString(p.Text())
+	}
+	return b.String()
+}
+
+// TextPages counts the pages that have a text layer.
+func (d Document) TextPages() int {
+	n := 0
+	for _, p := range d.Pages {
+		if p.Status == PageText {
+			n++
+		}
+	}
+	return n
+}
