@@ -19,11 +19,11 @@ import (
 
 // Thresholds, in units of the font size.
 const (
-	wordGap      = 0.1  // a larger gap between glyphs starts a new word
-	joinGap      = 0.1  // words closer than this on a line are one word
-	backGap      = 0.6  // a glyph this far behind the pen starts a new word
-	baseDrift    = 0.4  // a glyph this far off the baseline starts a new word
-	lineOverlap  = 0.5  // share of the smaller height two words must share to be one line
+	wordGap      = 0.1 // a larger gap between glyphs starts a new word
+	joinGap      = 0.1 // words closer than this on a line are one word
+	backGap      = 0.6 // a glyph this far behind the pen starts a new word
+	baseDrift    = 0.4 // a glyph this far off the baseline starts a new word
+	lineOverlap  = 0.5 // share of the smaller height two words must share to be one line
 	ascent       = 0.8
 	descent      = 0.2
 	pageMargin   = 0.5 // glyphs more than this many ems outside the page are dropped
