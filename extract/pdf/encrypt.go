@@ -14,6 +14,7 @@ type encryption struct {
 	encrypted bool
 	filter    string
 	v, r      int
+	bits      int // key length
 }
 
 // scanEncryption finds the trailer dictionaries (the classic "trailer"
@@ -39,6 +40,10 @@ func scanEncryption(data []byte) encryption {
 			enc.filter = string(d["Filter"].str)
 			enc.v = int(d["V"].num)
 			enc.r = int(d["R"].num)
+			enc.bits = 40
+			if l, ok := d["Length"]; ok && l.kind == kNumber {
+				enc.bits = int(l.num)
+			}
 		}
 		return enc
 	}

@@ -181,6 +181,12 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 		return doc, fmt.Errorf("%w: document has no pages", ErrMalformed)
 	}
 	if doc.TextPages() == 0 {
+		if enc.encrypted && enc.v < 4 && enc.bits == 40 {
+			// The library derives 40-bit RC4 object keys wrongly (16 MD5
+			// bytes instead of 10), so these files open but decrypt to
+			// noise: say so rather than claim there is no text.
+			return doc, fmt.Errorf("%w: 40-bit RC4 encryption cannot be decrypted reliably; decrypt the file first (e.g. qpdf --decrypt)", ErrEncrypted)
+		}
 		return doc, fmt.Errorf("%w: none of %d pages has extractable text", ErrNoText, len(doc.Pages))
 	}
 	return doc, nil

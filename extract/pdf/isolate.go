@@ -1,0 +1,219 @@
+package pdf
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+// Isolation runs parses in child processes. A Go process cannot recover
+// from stack exhaustion or the out-of-memory killer, and a parse stuck in a
+// loop that never reads the file cannot be interrupted; a child process can
+// always be killed. The child is any program that calls ServeChild (the
+// extractor CLI does, behind a hidden subcommand).
+type Isolation struct {
+	// Command is the child program and its arguments.
+	Command []string
+	// MemoryLimit caps the child's address space in bytes (RLIMIT_AS);
+	// 0 means DefaultChildMemory.
+	MemoryLimit int64
+}
+
+// DefaultChildMemory is the child's address-space limit unless set.
+const DefaultChildMemory = 4 << 30
+
+// childRequest is the first line the parent writes; the PDF bytes follow.
+type childRequest struct {
+	Options     Options `json:"options"`
+	MemoryLimit int64   `json:"memory_limit"`
+}
+
+// childResponse is what the child writes back.
+type childResponse struct {
+	Document pipeline.Document `json:"document"`
+	Kind     string            `json:"error_kind,omitempty"`
+	Message  string            `json:"error,omitempty"`
+}
+
+// Error kinds on the wire, mapped back to sentinels by the parent.
+var errorKinds = []struct {
+	kind string
+	err  error
+}{
+	{"encrypted", ErrEncrypted},
+	{"malformed", ErrMalformed},
+	{"no_text", ErrNoText},
+	{"too_large", ErrTooLarge},
+	{"timeout", context.DeadlineExceeded},
+	{"canceled", context.Canceled},
+}
+
+func kindOf(err error) string {
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
+	}
+	return "other"
+}
+
+// kindError rebuilds an error that wraps the sentinel for kind.
+type kindError struct {
+	msg string
+	err error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.err }
+
+func errorOf(kind, msg string) error {
+	for _, k := range errorKinds {
+		if k.kind == kind {
+			return &kindError{msg: msg, err: k.err}
+		}
+	}
+	return errors.New(msg)
+}
+
+// ParseFile parses the file at path in a child process. The options'
+// Timeout is a hard limit: the child is killed when it passes.
+func (iso Isolation) ParseFile(ctx context.Context, path string, opts Options) (pipeline.Document, error) {
+	data, err := readLimited(path, opts.withDefaults().MaxBytes)
+	if err != nil {
+		return pipeline.Document{}, err
+	}
+	doc, err := iso.ParseBytes(ctx, data, opts)
+	doc.Source = path
+	return doc, err
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, st.Size(), limit)
+	}
+	return io.ReadAll(f)
+}
+
+// ParseBytes parses data in a child process.
+func (iso Isolation) ParseBytes(ctx context.Context, data []byte, opts Options) (pipeline.Document, error) {
+	opts = opts.withDefaults()
+	if len(iso.Command) == 0 {
+		return pipeline.Document{}, errors.New("pdf: isolation has no child command")
+	}
+	mem := iso.MemoryLimit
+	if mem <= 0 {
+		mem = DefaultChildMemory
+	}
+	// The child enforces the timeout itself and reports it cleanly; the
+	// parent's deadline, a little later, is the backstop that kills it.
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout+2*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, iso.Command[0], iso.Command[1:]...)
+	cmd.WaitDelay = time.Second
+	hdr, err := json.Marshal(childRequest{Options: opts, MemoryLimit: mem})
+	if err != nil {
+		return pipeline.Document{}, err
+	}
+	cmd.Stdin = io.MultiReader(bytes.NewReader(hdr), strings.NewReader("\n"), bytes.NewReader(data))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &limitedBuffer{max: 64 << 10, buf: &stderr}
+	runErr := cmd.Run()
+	var resp childResponse
+	if jerr := json.Unmarshal(stdout.Bytes(), &resp); jerr == nil && (resp.Document.ID != "" || resp.Kind != "") {
+		if resp.Kind != "" {
+			return resp.Document, errorOf(resp.Kind, resp.Message)
+		}
+		return resp.Document, nil
+	}
+	// No answer: the child died or was killed.
+	if ctx.Err() != nil {
+		return pipeline.Document{}, fmt.Errorf("pdf: parser did not finish in %v and was stopped: %w", opts.Timeout, context.DeadlineExceeded)
+	}
+	last := lastLine(stderr.String())
+	if strings.Contains(stderr.String(), "out of memory") {
+		return pipeline.Document{}, fmt.Errorf("%w: parser ran out of memory (limit %d bytes)", ErrTooLarge, mem)
+	}
+	return pipeline.Document{}, fmt.Errorf("%w: parser crashed (%v): %s", ErrMalformed, runErr, last)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	// A Go crash prints "fatal error: ..." or "panic: ..." first, then
+	// goroutine stacks; that first line is the reason.
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "fatal error:") || strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "runtime:") {
+			return l
+		}
+	}
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+type limitedBuffer struct {
+	max int
+	buf *bytes.Buffer
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// ServeChild is the child side of Isolation: it reads one request and the
+// PDF bytes from r, parses, and writes the response to w. It returns the
+// process exit code.
+func ServeChild(r io.Reader, w io.Writer) int {
+	br := bufio.NewReader(r)
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pdf child: reading request:", err)
+		return 2
+	}
+	var req childRequest
+	if err := json.Unmarshal(line, &req); err != nil {
+		fmt.Fprintln(os.Stderr, "pdf child: bad request:", err)
+		return 2
+	}
+	if req.MemoryLimit > 0 {
+		limitMemory(req.MemoryLimit)
+	}
+	data, err := io.ReadAll(io.LimitReader(br, req.Options.withDefaults().MaxBytes+1))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pdf child: reading pdf:", err)
+		return 2
+	}
+	doc, perr := ParseBytes(context.Background(), data, req.Options)
+	resp := childResponse{Document: doc}
+	if perr != nil {
+		resp.Kind, resp.Message = kindOf(perr), perr.Error()
+	}
+	if err := json.NewEncoder(w).Encode(resp); err != nil {
+		fmt.Fprintln(os.Stderr, "pdf child: writing response:", err)
+		return 2
+	}
+	return 0
+}

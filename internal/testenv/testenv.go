@@ -1,0 +1,69 @@
+// Package testenv finds what tests need from outside the repository: the
+// shared corpus of third-party PDFs (optional: tests skip without it) and
+// the PostgreSQL database that `make test` starts (required in CI). It is
+// imported by tests only.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot returns the directory holding go.mod, found from the working
+// directory upwards.
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("testenv: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// CorpusDir returns the shared corpus folder (EXTRACTOR_CORPUS, or
+// ../shared/corpus next to the repository) and skips the test when it is
+// absent: the corpus is third-party data that is never committed here.
+func CorpusDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("EXTRACTOR_CORPUS")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(tb), "..", "shared", "corpus")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		tb.Skipf("shared corpus not found at %s (set EXTRACTOR_CORPUS): skipping", dir)
+	}
+	return dir
+}
+
+// Testdata returns a path under the repository's testdata folder.
+func Testdata(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	return filepath.Join(append([]string{RepoRoot(tb), "testdata"}, elem...)...)
+}
+
+// DatabaseURL returns the DSN of the test database from
+// EXTRACTOR_DATABASE_URL. Without it the test fails when running in CI
+// (CI is set) or when EXTRACTOR_REQUIRE_DB is set, and is skipped
+// otherwise, so `go test ./...` on a laptop without the script still works
+// while CI can never silently skip the store.
+func DatabaseURL(tb testing.TB) string {
+	tb.Helper()
+	if dsn := os.Getenv("EXTRACTOR_DATABASE_URL"); dsn != "" {
+		return dsn
+	}
+	if os.Getenv("CI") != "" || os.Getenv("EXTRACTOR_REQUIRE_DB") != "" {
+		tb.Fatal("EXTRACTOR_DATABASE_URL is not set: run the tests through `make test`, which starts PostgreSQL with pgvector")
+	}
+	tb.Skip("EXTRACTOR_DATABASE_URL is not set: skipping database test (run `make test`)")
+	return ""
+}
