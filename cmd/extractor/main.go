@@ -1,0 +1,99 @@
+// Command extractor parses business PDFs into structured, traceable data.
+//
+// cmd/extractor is the only package that reads flags, environment
+// variables and config files; it wires the library packages together.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/extractor-dev/extractor/extract/pdf"
+)
+
+// childArg makes the binary act as the PDF parser's isolation child.
+const childArg = "__parse-child"
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == childArg {
+		os.Exit(pdf.ServeChild(os.Stdin, os.Stdout))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	os.Exit(m.Run(ctx, os.Args[1:]))
+}
+
+// Main is the program: its I/O and environment are fields, so tests run
+// the whole CLI in process.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// ChildCommand runs the isolated PDF parser (this binary with childArg).
+	ChildCommand []string
+}
+
+// NewMain returns a Main wired to the process.
+func NewMain() *Main {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return &Main{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv:       os.Getenv,
+		ChildCommand: []string{exe, childArg},
+	}
+}
+
+// Run executes the command line and returns the exit code: 0 on success,
+// 1 when some input failed, 2 for usage errors.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	root := m.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(m.Stdin)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	err := root.ExecuteContext(ctx)
+	switch {
+	case err == nil:
+		return 0
+	case err == errSomeFailed:
+		return 1
+	default:
+		fmt.Fprintln(m.Stderr, "extractor:", err)
+		if _, ok := err.(usageError); ok {
+			return 2
+		}
+		return 1
+	}
+}
+
+// errSomeFailed: some inputs failed; their reasons were already printed.
+var errSomeFailed = fmt.Errorf("some inputs failed")
+
+type usageError struct{ error }
+
+func (m *Main) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "extractor",
+		Short: "Turn folders of business PDFs into validated, traceable structured data",
+		Long: `extractor parses PDFs into pages of text in reading order, extracts the fields of
+a declared schema through LLM tool calls, embeds chunks into PostgreSQL with
+pgvector, evaluates outputs against labelled data and traces every step.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(m.parseCommand())
+	return root
+}

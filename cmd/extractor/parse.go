@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/extractor-dev/extractor/extract/pdf"
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+type parseFlags struct {
+	json, summary bool
+	isolate       bool
+	concurrency   int
+	timeout       time.Duration
+	maxPages      int
+	maxBytes      int64
+	passwordFile  string
+}
+
+func (m *Main) parseCommand() *cobra.Command {
+	var f parseFlags
+	cmd := &cobra.Command{
+		Use:   "parse FILE|DIR...",
+		Short: "Parse PDFs and print their text, JSON or a summary",
+		Long: `Parse PDFs into pages of text in reading order. Directories are searched for
+*.pdf files. Each file is parsed in a child process with a hard time and memory
+limit (--isolate), so one hostile file cannot stop or crash the batch. A file
+that fails prints a one-line reason on stderr; the exit code is 1 when any did.
+
+The password for encrypted files is read from --password-file or the
+EXTRACTOR_PDF_PASSWORD environment variable (never from the command line,
+where other users could see it).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.json && f.summary {
+				return usageError{errors.New("--json and --summary exclude each other")}
+			}
+			return m.runParse(cmd.Context(), args, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.json, "json", false, "print each document as one JSON object per line (pages, status, lines with positions)")
+	fl.BoolVar(&f.summary, "summary", false, "print one summary line per document")
+	fl.BoolVar(&f.isolate, "isolate", true, "parse each file in a child process with a hard deadline and memory cap")
+	fl.IntVar(&f.concurrency, "concurrency", runtime.NumCPU(), "files parsed at once")
+	fl.DurationVar(&f.timeout, "timeout", pdf.DefaultTimeout, "time limit per file")
+	fl.IntVar(&f.maxPages, "max-pages", pdf.DefaultMaxPages, "refuse documents with more pages")
+	fl.Int64Var(&f.maxBytes, "max-bytes", pdf.DefaultMaxBytes, "refuse larger files")
+	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the password for encrypted PDFs")
+	return cmd
+}
+
+type parseResult struct {
+	path string
+	doc  pipeline.Document
+	err  error
+	dur  time.Duration
+}
+
+func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error {
+	files, err := pdfFiles(args)
+	if err != nil {
+		return usageError{err}
+	}
+	opts := pdf.Options{MaxBytes: f.maxBytes, MaxPages: f.maxPages, Timeout: f.timeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}
+	if f.passwordFile != "" {
+		b, err := os.ReadFile(f.passwordFile)
+		if err != nil {
+			return usageError{fmt.Errorf("reading password file: %w", err)}
+		}
+		opts.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	parseOne := func(path string) (pipeline.Document, error) {
+		if f.isolate {
+			return pdf.Isolation{Command: m.ChildCommand}.ParseFile(ctx, path, opts)
+		}
+		return pdf.ParseFile(ctx, path, opts)
+	}
+
+	// Parse with bounded concurrency; print in input order as results come.
+	results := make([]chan parseResult, len(files))
+	for i := range results {
+		results[i] = make(chan parseResult, 1)
+	}
+	sem := make(chan struct{}, max(1, f.concurrency))
+	var wg sync.WaitGroup
+	for i, path := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] <- parseResult{path: path, err: ctx.Err()}
+				return
+			}
+			defer func() { <-sem }()
+			start := time.Now()
+			doc, err := parseOne(path)
+			results[i] <- parseResult{path: path, doc: doc, err: err, dur: time.Since(start)}
+		}()
+	}
+	defer wg.Wait()
+
+	var tw *tabwriter.Writer
+	if f.summary {
+		tw = tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "FILE\tID\tPAGES\tTEXT PAGES\tLINES\tWORDS\tMS\tSTATUS")
+	}
+	enc := json.NewEncoder(m.Stdout)
+	failed, pages := 0, 0
+	start := time.Now()
+	for i := range files {
+		r := <-results[i]
+		pages += len(r.doc.Pages)
+		if r.err != nil {
+			failed++
+			fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", r.path, reason(r.err))
+		}
+		switch {
+		case f.summary:
+			status := "ok"
+			if r.err != nil {
+				status = "FAILED: " + reason(r.err)
+			}
+			id := r.doc.ID
+			if len(id) > 12 {
+				id = id[:12]
+			}
+			lines, words := counts(r.doc)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.path, id, len(r.doc.Pages), r.doc.TextPages(), lines, words, r.dur.Milliseconds(), status)
+		case r.err != nil:
+		case f.json:
+			if err := enc.Encode(r.doc); err != nil {
+				return err
+			}
+		default:
+			writeText(m.Stdout, r.doc, len(files) > 1)
+		}
+	}
+	if f.summary {
+		tw.Flush()
+		fmt.Fprintf(m.Stdout, "%d documents, %d failed, %d pages in %.2fs\n", len(files), failed, pages, time.Since(start).Seconds())
+	}
+	if failed > 0 {
+		return errSomeFailed
+	}
+	return nil
+}
+
+// reason is the one-line explanation of a failed parse.
+func reason(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if errors.Is(err, pdf.ErrNoText) {
+		msg += " (scanned document: needs OCR)"
+	}
+	return msg
+}
+
+func counts(d pipeline.Document) (lines, words int) {
+	for _, p := range d.Pages {
+		lines += len(p.Lines)
+		for _, l := range p.Lines {
+			words += len(strings.Fields(l.Text))
+		}
+	}
+	return lines, words
+}
+
+func writeText(w io.Writer, d pipeline.Document, header bool) {
+	if header {
+		fmt.Fprintf(w, "==> %s <==\n", d.Source)
+	}
+	for i, p := range d.Pages {
+		if i > 0 {
+			io.WriteString(w, "\f")
+		}
+		io.WriteString(w, p.Text())
+		io.WriteString(w, "\n")
+	}
+}
+
+// pdfFiles expands the arguments: files as given, directories into the
+// *.pdf files below them, sorted.
+func pdfFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".pdf") {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(found)
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no .pdf files", a)
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
