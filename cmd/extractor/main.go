@@ -81,6 +81,16 @@ var errSomeFailed = fmt.Errorf("some inputs failed")
 
 type usageError struct{ error }
 
+// usageArgs wraps a cobra argument check so its failures are usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+		}
+		return nil
+	}
+}
+
 func (m *Main) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "extractor",
@@ -90,10 +100,17 @@ a declared schema through LLM tool calls, embeds chunks into PostgreSQL with
 pgvector, evaluates outputs against labelled data and traces every step.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q (see 'extractor --help')", args[0])}
+			}
+			return cmd.Help()
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(m.parseCommand())
+	root.AddCommand(m.parseCommand(), m.synthCommand())
 	return root
 }

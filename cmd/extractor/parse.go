@@ -45,7 +45,7 @@ that fails prints a one-line reason on stderr; the exit code is 1 when any did.
 The password for encrypted files is read from --password-file or the
 EXTRACTOR_PDF_PASSWORD environment variable (never from the command line,
 where other users could see it).`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.json && f.summary {
 				return usageError{errors.New("--json and --summary exclude each other")}

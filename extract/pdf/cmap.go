@@ -129,6 +129,7 @@ func parseCMap(data []byte) *cmap {
 						r.base[k] = uint16(dst.str[2*k])<<8 | uint16(dst.str[2*k+1])
 					}
 				case kArray:
+					r.arr = make([]string, 0, len(dst.arr)) // non-nil even when empty
 					for _, e := range dst.arr {
 						if e.kind == kString {
 							r.arr = append(r.arr, utf16Text(e.str))
@@ -226,6 +227,9 @@ func (m *cmap) lookup(code uint32, n int) (string, bool) {
 			if int(off) < len(r.arr) {
 				return r.arr[off], true
 			}
+			return "", false
+		}
+		if len(r.base) == 0 {
 			return "", false
 		}
 		u := append([]uint16(nil), r.base...)

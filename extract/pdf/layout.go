@@ -28,6 +28,8 @@ const (
 	descent      = 0.2
 	pageMargin   = 0.5 // glyphs more than this many ems outside the page are dropped
 	wideGapChars = 2.5 // gaps wider than this many average characters are columns
+	minCharWidth = 1.0 // points; floor for the column grid
+	maxPad       = 200 // spaces at most for one gap or indent
 )
 
 // geometry maps device space to page space: origin at the top left of the
@@ -229,7 +231,9 @@ func classLines(ws []*word) []pipeline.Line {
 	}
 	charW := 5.0
 	if chars > 0 && width > 0 {
-		charW = width / chars
+		// Clamped: squeezed text (Tz near 0, zero widths) must not turn
+		// a column gap into millions of spaces.
+		charW = min(max(width/chars, minCharWidth), 100)
 	}
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].top < ls[j].top })
 	out := make([]pipeline.Line, 0, len(ls))
@@ -264,14 +268,14 @@ func (l *line) render(charW, minA float64) (pipeline.Line, bool) {
 			case gap < joinGap*sz && !explicit:
 			case gap > wideGapChars*charW && gap > sz:
 				target := int(math.Round((w.a0 - minA) / charW))
-				n := max(2, target-col)
+				n := min(max(2, target-col), maxPad)
 				b.WriteString(strings.Repeat(" ", n))
 				col += n
 			default:
 				b.WriteByte(' ')
 				col++
 			}
-		} else if indent := int(math.Round((w.a0 - minA) / charW)); indent > 0 {
+		} else if indent := min(int(math.Round((w.a0-minA)/charW)), maxPad); indent > 0 {
 			b.WriteString(strings.Repeat(" ", indent))
 			col += indent
 		}

@@ -269,3 +269,15 @@ func TestParseManyPagesShareFonts(t *testing.T) {
 		}
 	}
 }
+
+// Found by FuzzContent: nearly zero horizontal scaling made the column grid
+// so fine that one gap became millions of spaces.
+func TestParseSqueezedTextIsBounded(t *testing.T) {
+	doc, err := parse(t, onePage("BT /F1 12 Tf 0.001 Tz 72 700 Td (a) Tj ET BT /F1 12 Tf 0.001 Tz 500 700 Td (b) Tj ET"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(doc.Text()); n > 1000 {
+		t.Errorf("text is %d bytes for two letters", n)
+	}
+}

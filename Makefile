@@ -1,0 +1,50 @@
+# extractor: the two set-up commands on a fresh Debian machine are
+#   make demo   parse the bundled sample invoices and print a summary
+#   make test   install what is missing, start PostgreSQL+pgvector, vet and test
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+GO        ?= go
+FUZZTIME  ?= 60s
+BENCHTIME ?= 1x
+
+.PHONY: help demo test build bench fuzz lint db-start db-stop samples
+
+help:
+	@echo "make demo    parse the bundled sample invoices (testdata/invoices) and print a per-document summary"
+	@echo "make test    install missing system packages, start a local PostgreSQL with pgvector, go vet, go test"
+	@echo "make bench   parse benchmark against pdftotext -layout (needs ../shared/corpus)"
+	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
+	@echo "make lint    gofmt and go vet"
+	@echo "make build   build bin/extractor"
+
+demo:
+	$(GO) run ./cmd/extractor parse --summary testdata/invoices
+
+test:
+	scripts/test.sh
+
+build:
+	$(GO) build -o bin/extractor ./cmd/extractor
+
+bench:
+	$(GO) test ./bench -run '^$$' -bench . -benchtime $(BENCHTIME)
+
+fuzz:
+	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzContent$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzCMap$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Start or stop the project-local database by hand (make test does both).
+db-start:
+	@scripts/pg.sh start
+db-stop:
+	@scripts/pg.sh stop
+
+# Regenerate the committed sample invoices after a deliberate generator change.
+samples:
+	$(GO) run ./cmd/extractor synth --out testdata/invoices --seed 1 --count 20

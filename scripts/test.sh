@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# What `make test` runs: install missing system packages, start the
+# project-local PostgreSQL with pgvector (unless EXTRACTOR_DATABASE_URL
+# already names a database), vet and test everything, stop the cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+
+# A test that needs the database fails (never skips) when it is missing.
+export EXTRACTOR_REQUIRE_DB=1
+if [ -z "${EXTRACTOR_DATABASE_URL:-}" ]; then
+	eval "$(scripts/pg.sh start)"
+	trap 'scripts/pg.sh stop' EXIT
+else
+	echo "test: using EXTRACTOR_DATABASE_URL from the environment" >&2
+fi
+
+go vet ./...
+go test ./...
