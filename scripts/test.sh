@@ -10,8 +10,11 @@ scripts/deps.sh
 # A test that needs the database fails (never skips) when it is missing.
 export EXTRACTOR_REQUIRE_DB=1
 if [ -z "${EXTRACTOR_DATABASE_URL:-}" ]; then
-	eval "$(scripts/pg.sh start)"
+	# Not `eval "$(...)"`: that would hide a failed start behind eval's 0.
+	dsn=$(scripts/pg.sh start)
 	trap 'scripts/pg.sh stop' EXIT
+	eval "$dsn"
+	[ -n "${EXTRACTOR_DATABASE_URL:-}" ] || { echo "test: scripts/pg.sh start gave no DSN" >&2; exit 1; }
 else
 	echo "test: using EXTRACTOR_DATABASE_URL from the environment" >&2
 fi
