@@ -23,6 +23,9 @@ type Document struct {
 	Parser string `json:"parser"`
 	// Meta holds document information the file declares (producer, title, ...).
 	Meta map[string]string `json:"meta,omitempty"`
+	// Warnings name repairs and fallbacks the parser needed (a rebuilt
+	// cross-reference table, ...): the text may deserve a human look.
+	Warnings []string `json:"warnings,omitempty"`
 	// Pages are in document order; Pages[i].Number == i+1.
 	Pages []Page `json:"pages"`
 }

@@ -17,6 +17,10 @@ type encryption struct {
 	bits      int // key length
 }
 
+// unreliable reports encryption the library opens but decrypts wrongly:
+// 40-bit RC4 (it uses 16 bytes of the MD5 as the object key, not n+5).
+func (e encryption) unreliable() bool { return e.encrypted && e.v < 4 && e.bits == 40 }
+
 // scanEncryption finds the trailer dictionaries (the classic "trailer"
 // dictionaries and cross-reference stream dictionaries) and reads their
 // /Encrypt entry. It looks at the last cross-reference section first and

@@ -133,25 +133,65 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 	if int64(len(data)) > opts.MaxBytes {
 		return doc, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), opts.MaxBytes)
 	}
+	hdr := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-"))
+	if hdr < 0 {
+		return doc, fmt.Errorf("%w: no %%PDF header", ErrMalformed)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-
 	defer func() {
 		if x := recover(); x != nil {
 			err = recoveredError(ctx, x)
 		}
 	}()
-
-	g := &guardedReader{ctx: ctx, data: data}
-	hdr := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-"))
-	if hdr < 0 {
-		return doc, fmt.Errorf("%w: no %%PDF header", ErrMalformed)
-	}
-	if hdr == 0 && bytes.HasPrefix(data, []byte("%PDF-2.")) {
-		g.header = []byte("%PDF-1.7")
-	}
 	enc := scanEncryption(data)
 
+	var opened bool
+	doc.Meta, doc.Pages, opened, err = parseData(ctx, data, enc, opts)
+	if errors.Is(err, ErrMalformed) && ctx.Err() == nil {
+		// The file's own cross-reference data may be what is broken
+		// (missing, or offsets that point at the wrong bytes): rebuild it
+		// from the objects and try once more. A repair is only kept when
+		// it gives something trustworthy, which excludes files the library
+		// then decrypts wrongly.
+		if fixed, ok := rebuildXref(data); ok {
+			meta, pages, opened2, err2 := parseData(ctx, fixed, enc, opts)
+			if opened2 && !enc.unreliable() && !errors.Is(err2, ErrMalformed) {
+				doc.Meta, doc.Pages, opened = meta, pages, true
+				doc.Warnings = append(doc.Warnings, "cross-reference table rebuilt from the objects: "+err.Error())
+				err = err2
+			}
+		}
+	}
+	if opened && enc.unreliable() && (errors.Is(err, ErrMalformed) || (err == nil && doc.TextPages() == 0)) {
+		// The library derives 40-bit RC4 object keys wrongly (16 MD5 bytes
+		// instead of 10), so such files open but decrypt to noise: say so
+		// rather than claim there is no text or the file is damaged.
+		return doc, fmt.Errorf("%w: 40-bit RC4 encryption cannot be decrypted reliably; decrypt the file first (e.g. qpdf --decrypt)", ErrEncrypted)
+	}
+	if err != nil {
+		return doc, err
+	}
+	if doc.TextPages() == 0 {
+		return doc, fmt.Errorf("%w: none of %d pages has extractable text", ErrNoText, len(doc.Pages))
+	}
+	return doc, nil
+}
+
+// parseData opens the file with the library and parses every page. It
+// fails with ErrMalformed when the file cannot be opened, has no readable
+// page tree, or no page at all could be read; opened reports whether the
+// library could open the file at all.
+func parseData(ctx context.Context, data []byte, enc encryption, opts Options) (meta map[string]string, pages []pipeline.Page, opened bool, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = recoveredError(ctx, x)
+		}
+	}()
+	g := &guardedReader{ctx: ctx, data: data}
+	if bytes.HasPrefix(data, []byte("%PDF-2.")) {
+		g.header = []byte("%PDF-1.7")
+	}
 	tried := false
 	pw := func() string {
 		if tried || opts.Password == "" {
@@ -162,34 +202,34 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 	}
 	lr, err := lpdf.NewReaderEncrypted(g, int64(len(data)), pw)
 	if err != nil {
-		return doc, openError(ctx, err, enc, opts.Password != "")
+		return nil, nil, false, openError(ctx, err, enc, opts.Password != "")
 	}
+	opened = true
 	d := &docParser{ctx: ctx, r: lr, fonts: map[string]*font{}, encodings: map[string]*[256]string{}, gidText: map[string]map[uint16]string{}, forms: map[string][]byte{}}
-	doc.Meta = d.meta()
+	meta = d.meta()
 	nodes, err := d.pageTree(opts.MaxPages)
 	if err != nil {
-		return doc, err
+		return meta, nil, opened, err
+	}
+	if len(nodes) == 0 {
+		return meta, nil, opened, fmt.Errorf("%w: document has no pages", ErrMalformed)
 	}
 	resCache := map[string]*resources{}
+	failed := 0
 	for i, n := range nodes {
 		if err := ctx.Err(); err != nil {
-			return doc, timeoutError(ctx, err)
+			return meta, pages, opened, timeoutError(ctx, err)
 		}
-		doc.Pages = append(doc.Pages, d.page(i+1, n, resCache))
-	}
-	if len(doc.Pages) == 0 {
-		return doc, fmt.Errorf("%w: document has no pages", ErrMalformed)
-	}
-	if doc.TextPages() == 0 {
-		if enc.encrypted && enc.v < 4 && enc.bits == 40 {
-			// The library derives 40-bit RC4 object keys wrongly (16 MD5
-			// bytes instead of 10), so these files open but decrypt to
-			// noise: say so rather than claim there is no text.
-			return doc, fmt.Errorf("%w: 40-bit RC4 encryption cannot be decrypted reliably; decrypt the file first (e.g. qpdf --decrypt)", ErrEncrypted)
+		p := d.page(i+1, n, resCache)
+		if p.Status == pipeline.PageError {
+			failed++
 		}
-		return doc, fmt.Errorf("%w: none of %d pages has extractable text", ErrNoText, len(doc.Pages))
+		pages = append(pages, p)
 	}
-	return doc, nil
+	if failed == len(pages) {
+		return meta, pages, opened, fmt.Errorf("%w: none of %d pages could be read (page 1: %s)", ErrMalformed, len(pages), pages[0].Error)
+	}
+	return meta, pages, opened, nil
 }
 
 // recoveredError turns a recovered panic into an error: our own aborts
@@ -264,6 +304,12 @@ func (d *docParser) page(num int, n pageNode, resCache map[string]*resources) (p
 	contents := n.v.Key("Contents")
 	var data []byte
 	var readErr error
+	if ref, ok := refs(n.v.String())["Contents"]; ok && contents.IsNull() {
+		// A page that refers to content the file does not hold (a
+		// truncated file) is damaged, not blank.
+		p.Status, p.Error = pipeline.PageError, "content stream "+ref+" is missing"
+		return p
+	}
 	switch contents.Kind() {
 	case lpdf.Stream:
 		data, readErr = d.readStream(contents, maxContentStream)

@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -279,5 +280,34 @@ func TestParseSqueezedTextIsBounded(t *testing.T) {
 	}
 	if n := len(doc.Text()); n > 1000 {
 		t.Errorf("text is %d bytes for two letters", n)
+	}
+}
+
+// Files whose cross-reference data is missing or wrong are repaired by
+// rebuilding it from the objects, and say so in Warnings.
+func TestParseRebuildsBrokenXref(t *testing.T) {
+	good := onePage("BT /F1 12 Tf 72 700 Td (Repaired) Tj ET")
+	i := bytes.Index(good, []byte("xref\n"))
+	noXref := append(append([]byte(nil), good[:i]...), "trailer\n<< /Root 1 0 R >>\n%%EOF\n"...)
+	// Ten bytes inserted after the header shift every object, so every
+	// offset in the table points at the wrong place.
+	shifted := append(append(append([]byte(nil), good[:9]...), "%shifted\n"...), good[9:]...)
+	for name, data := range map[string][]byte{"no xref or startxref": noXref, "shifted offsets": shifted} {
+		t.Run(name, func(t *testing.T) {
+			doc, err := parse(t, data, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := collapse(doc.Text()); got != "Repaired" {
+				t.Errorf("text = %q", got)
+			}
+			if len(doc.Warnings) != 1 || !strings.Contains(doc.Warnings[0], "cross-reference table rebuilt") {
+				t.Errorf("warnings = %q, want the repair named", doc.Warnings)
+			}
+			sum := sha256.Sum256(data)
+			if doc.ID != hex.EncodeToString(sum[:]) {
+				t.Errorf("ID must stay the hash of the original bytes")
+			}
+		})
 	}
 }
