@@ -15,7 +15,7 @@ help:
 	@echo "make test    install missing system packages, start a local PostgreSQL with pgvector, go vet, go test"
 	@echo "make bench   parse benchmark against pdftotext -layout (needs ../shared/corpus)"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
-	@echo "make lint    gofmt and go vet"
+	@echo "make lint    gofmt, go vet and staticcheck"
 	@echo "make build   build bin/extractor"
 
 demo:
@@ -38,6 +38,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # Start or stop the project-local database by hand (make test does both).
 db-start:

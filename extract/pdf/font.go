@@ -26,16 +26,15 @@ type font struct {
 	widths [256]float64
 	texts  [256]string
 	// Composite fonts.
-	enc      *cmap // nil: two-byte identity encoding
-	ucs2     bool  // predefined Unicode CMap: codes are UTF-16
-	toUni    *cmap
-	dw       float64
-	cidW     map[uint32]float64
-	cidWR    []widthRange
-	glyphs   map[uint64]glyphInfo
-	hasToUni bool
-	gidText  map[uint16]string // embedded TrueType cmap, inverted
-	cidGID   []uint16          // CIDToGIDMap; nil is Identity
+	enc     *cmap // nil: two-byte identity encoding
+	ucs2    bool  // predefined Unicode CMap: codes are UTF-16
+	toUni   *cmap
+	dw      float64
+	cidW    map[uint32]float64
+	cidWR   []widthRange
+	glyphs  map[uint64]glyphInfo
+	gidText map[uint16]string // embedded TrueType cmap, inverted
+	cidGID  []uint16          // CIDToGIDMap; nil is Identity
 }
 
 type widthRange struct {
@@ -216,7 +215,6 @@ func (d *docParser) loadSimple(f *font, fv lpdf.Value, type3 bool) {
 		}
 	}
 	toUni := d.loadToUnicode(fv)
-	f.hasToUni = toUni != nil
 	for c := 0; c < 256; c++ {
 		if t, ok := toUni.text(uint32(c), 1); ok {
 			if t = cleanText(t); t != "" {
@@ -345,8 +343,7 @@ func (d *docParser) loadComposite(f *font, fv lpdf.Value) {
 		f.vertical = enc.Key("WMode").Int64() == 1
 	}
 	f.toUni = d.loadToUnicode(fv)
-	f.hasToUni = f.toUni != nil
-	if !f.hasToUni && !f.ucs2 {
+	if f.toUni == nil && !f.ucs2 {
 		fd := desc.Key("FontDescriptor")
 		if f.gidText = d.trueTypeText(fd); f.gidText != nil {
 			f.cidGID = d.cidToGID(desc)

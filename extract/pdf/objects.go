@@ -135,12 +135,18 @@ func refs(s string) map[string]string {
 		case strings.HasPrefix(s[i:], ">>"):
 			depth--
 			i += 2
+			if isArray && depth == 1 { // a nested dictionary was one element
+				idx++
+			}
 		case c == '[':
 			depth++
 			i++
 		case c == ']':
 			depth--
 			i++
+			if isArray && depth == 1 { // a nested array was one element
+				idx++
+			}
 		case c == '/' && depth == 1 && !isArray:
 			j := i + 1
 			for j < len(s) && s[j] != ' ' && s[j] != '>' && s[j] != '/' && s[j] != '[' && s[j] != '<' {

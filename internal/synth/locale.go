@@ -283,8 +283,3 @@ func moneyFmts(l lang, cur string) []moneyFmt {
 		return []moneyFmt{{numFR, "", " " + sym}, {numFR, "", " " + cur}}
 	}
 }
-
-// numFor is the plain number format of a language (quantities, table cells).
-func numFor(l lang) numFmt {
-	return [...]numFmt{numEN, numDE, numFR}[l]
-}
