@@ -300,6 +300,9 @@ func (d *docParser) page(num int, n pageNode, resCache map[string]*resources) (p
 			}
 			p.Status, p.Error, p.Lines = pipeline.PageError, fmt.Sprint(x), nil
 		}
+		if p.Lines == nil {
+			p.Lines = []pipeline.Line{} // "lines": [] in JSON, not null
+		}
 	}()
 	contents := n.v.Key("Contents")
 	var data []byte
