@@ -1,0 +1,212 @@
+package extract
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+// Finalize runs the deterministic checks on what an extractor read (fields
+// with Raw and Evidence): every value is normalized and validated against
+// its spec, checked against the page it cites, the business rules are
+// applied, and each field gets a confidence. second, when not nil, is
+// another extractor's reading of the same document (the rules extractor
+// for the LLM's): agreement raises confidence, disagreement is an issue.
+//
+// Nothing is silently accepted: a value that does not normalize keeps its
+// Raw with an empty Value and an "invalid" issue; a value whose quote is
+// not on the page, or does not contain it, is marked ungrounded with an
+// issue of severity fail.
+func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, second *pipeline.Extraction) {
+	if x.Fields == nil {
+		x.Fields = map[string]pipeline.Field{}
+	}
+	x.DocumentID = doc.ID
+	x.Schema = s.Ref()
+	for _, spec := range s.Fields {
+		if spec.Type == pipeline.TypeArray {
+			finalizeList(doc, spec, x)
+			continue
+		}
+		f := finalizeField(doc, spec, spec.Name, x.Fields[spec.Name], &x.Issues)
+		f.Confidence = confidence(f, spec, second, &x.Issues)
+		x.Fields[spec.Name] = f
+	}
+	// Drop what the schema does not declare: an extractor may not invent fields.
+	for name := range x.Fields {
+		if spec, ok := s.Field(name); !ok || spec.Type == pipeline.TypeArray {
+			delete(x.Fields, name)
+		}
+	}
+	businessChecks(x)
+	sort.SliceStable(x.Issues, func(i, j int) bool { return x.Issues[i].Field < x.Issues[j].Field })
+}
+
+func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, f pipeline.Field, issues *[]pipeline.Issue) pipeline.Field {
+	f.Value, f.Grounded, f.Confidence = "", false, 0
+	if !f.Found() {
+		if spec.Required {
+			*issues = append(*issues, pipeline.Issue{Field: path, Code: pipeline.IssueMissing, Severity: pipeline.SeverityFail,
+				Message: "required field not found"})
+		}
+		return f
+	}
+	value, currency, err := Normalize(spec, f.Raw)
+	if err == nil && spec.Pattern != "" && !regexp.MustCompile(spec.Pattern).MatchString(value) {
+		err = fmt.Errorf("%q does not match the pattern %s", value, spec.Pattern)
+	}
+	if err != nil {
+		*issues = append(*issues, pipeline.Issue{Field: path, Code: pipeline.IssueInvalid, Severity: pipeline.SeverityFail, Message: err.Error()})
+	} else {
+		f.Value, f.Currency = value, currency
+	}
+	checkValue := f.Value
+	if checkValue == "" {
+		checkValue = f.Raw
+	}
+	g := Ground(doc, spec, checkValue, f.Evidence)
+	f.Grounded = g.OK
+	switch {
+	case !g.OK:
+		*issues = append(*issues, pipeline.Issue{Field: path, Code: pipeline.IssueUngrounded, Severity: pipeline.SeverityFail, Message: g.Reason})
+	case g.Page != f.Page:
+		*issues = append(*issues, pipeline.Issue{Field: path, Code: pipeline.IssueUngrounded, Severity: pipeline.SeverityWarn,
+			Message: fmt.Sprintf("quote is on page %d, not on the cited page %d", g.Page, f.Page)})
+		f.Page = g.Page
+	}
+	return f
+}
+
+func finalizeList(doc pipeline.Document, spec pipeline.FieldSpec, x *pipeline.Extraction) {
+	items := x.Lists[spec.Name]
+	if len(items) == 0 && spec.Required {
+		x.Issues = append(x.Issues, pipeline.Issue{Field: spec.Name, Code: pipeline.IssueMissing, Severity: pipeline.SeverityFail,
+			Message: "required list is empty"})
+	}
+	for i := range items {
+		it := &items[i]
+		it.Grounded = true
+		found := false
+		for _, sub := range spec.Items {
+			path := fmt.Sprintf("%s[%d].%s", spec.Name, i, sub.Name)
+			f := it.Fields[sub.Name]
+			if f.Evidence == (pipeline.Evidence{}) {
+				f.Evidence = it.Evidence // elements are quoted as a whole line
+			}
+			f = finalizeField(doc, sub, path, f, &x.Issues)
+			if f.Found() {
+				found = true
+				it.Grounded = it.Grounded && f.Grounded
+				f.Confidence = confidence(f, sub, nil, &x.Issues)
+			}
+			if it.Fields == nil {
+				it.Fields = map[string]pipeline.Field{}
+			}
+			it.Fields[sub.Name] = f
+		}
+		if !found {
+			it.Grounded = false
+		}
+		for name := range it.Fields {
+			if !hasItem(spec, name) {
+				delete(it.Fields, name)
+			}
+		}
+	}
+	if items != nil {
+		if x.Lists == nil {
+			x.Lists = map[string][]pipeline.Item{}
+		}
+		x.Lists[spec.Name] = items
+	}
+}
+
+func hasItem(spec pipeline.FieldSpec, name string) bool {
+	for _, s := range spec.Items {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// confidence combines the checks into a number in [0, 1]: grounding
+// weighs most (a value not on the page is worthless), then validity, then
+// agreement with a second extractor (unknown counts half).
+func confidence(f pipeline.Field, spec pipeline.FieldSpec, second *pipeline.Extraction, issues *[]pipeline.Issue) float64 {
+	if !f.Found() {
+		return 0
+	}
+	c := 0.0
+	if f.Grounded {
+		c += 0.55
+	}
+	if f.Value != "" {
+		c += 0.25
+	}
+	agree := 0.5
+	if second != nil {
+		if o, ok := second.Fields[spec.Name]; ok && o.Value != "" && f.Value != "" {
+			if o.Value == f.Value {
+				agree = 1
+			} else {
+				agree = 0
+				*issues = append(*issues, pipeline.Issue{Field: spec.Name, Code: pipeline.IssueDisagree, Severity: pipeline.SeverityWarn,
+					Message: fmt.Sprintf("the second extractor read %q", o.Value)})
+			}
+		}
+	}
+	return round2(c + 0.2*agree)
+}
+
+func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
+
+// Business checks for invoices, applied when the schema has the fields:
+// net + tax = total within a cent (fail), line amounts add up to net
+// (warn: discount and shipping lines are common), due date not before the
+// issue date (fail).
+func businessChecks(x *pipeline.Extraction) {
+	dec := func(name string) (decimal.Decimal, bool) {
+		f, ok := x.Fields[name]
+		if !ok || f.Value == "" {
+			return decimal.Decimal{}, false
+		}
+		d, err := decimal.NewFromString(f.Value)
+		return d, err == nil
+	}
+	cent := decimal.New(1, -2)
+	net, okNet := dec("net_amount")
+	tax, okTax := dec("tax_amount")
+	total, okTotal := dec("total_amount")
+	if okNet && okTax && okTotal && net.Add(tax).Sub(total).Abs().GreaterThan(cent) {
+		x.Issues = append(x.Issues, pipeline.Issue{Field: "total_amount", Code: pipeline.IssueArithmetic, Severity: pipeline.SeverityFail,
+			Message: fmt.Sprintf("net %s + tax %s = %s, but total is %s", net, tax, net.Add(tax), total)})
+	}
+	if items := x.Lists["line_items"]; len(items) > 0 && (okNet || okTotal) {
+		sum := decimal.Zero
+		n := 0
+		for _, it := range items {
+			if a, err := decimal.NewFromString(it.Fields["amount"].Value); err == nil {
+				sum = sum.Add(a)
+				n++
+			}
+		}
+		target, name := net, "net"
+		if !okNet {
+			target, name = total, "total" // no net printed: lines may be gross
+		}
+		if n == len(items) && sum.Sub(target).Abs().GreaterThan(cent) {
+			x.Issues = append(x.Issues, pipeline.Issue{Field: "line_items", Code: pipeline.IssueArithmetic, Severity: pipeline.SeverityWarn,
+				Message: fmt.Sprintf("line amounts add up to %s, %s is %s", sum, name, target)})
+		}
+	}
+	issue, due := x.Fields["issue_date"].Value, x.Fields["due_date"].Value
+	if issue != "" && due != "" && due < issue { // ISO dates compare as strings
+		x.Issues = append(x.Issues, pipeline.Issue{Field: "due_date", Code: pipeline.IssueDateOrder, Severity: pipeline.SeverityFail,
+			Message: fmt.Sprintf("due date %s is before the issue date %s", due, issue)})
+	}
+}

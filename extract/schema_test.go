@@ -1,0 +1,111 @@
+package extract
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+func TestBuiltinSchemas(t *testing.T) {
+	inv, err := Builtin("invoice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"vendor_name", "vendor_vat_id", "customer_name", "invoice_number", "issue_date", "due_date",
+		"currency", "net_amount", "tax_amount", "total_amount", "iban", "line_items"}
+	var got []string
+	for _, f := range inv.Fields {
+		got = append(got, f.Name)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("invoice fields = %v, want the corpus's %v", got, want)
+	}
+	li, _ := inv.Field("line_items")
+	if li.Type != pipeline.TypeArray || len(li.Items) != 4 {
+		t.Errorf("line_items = %+v", li)
+	}
+	nda, err := Builtin("nda")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := nda.Field("parties"); !ok || p.Type != pipeline.TypeArray {
+		t.Errorf("nda parties = %+v", p)
+	}
+	if _, err := Builtin("receipt"); err == nil {
+		t.Error("unknown built-in accepted")
+	}
+	if inv.Hash() == nda.Hash() || inv.Hash() != mustBuiltin(t, "invoice").Hash() {
+		t.Error("schema hash is not a content hash")
+	}
+}
+
+func mustBuiltin(t *testing.T, name string) pipeline.Schema {
+	s, err := Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestParseSchemaErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"syntax", "name: x\nversion: \"1\"\nfields: [\n", "s.yaml:3:"},
+		{"unknown key", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    typ: string\n", "s.yaml:5: "},
+		{"bad type", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: strin\n", "s.yaml:5: field a: type \"strin\": want one of"},
+		{"bad name", "name: x\nversion: \"1\"\nfields:\n  - name: Vendor Name\n    type: string\n", "s.yaml:4: field name \"Vendor Name\""},
+		{"duplicate field", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n  - name: a\n    type: date\n", "s.yaml:6: field \"a\" is declared twice"},
+		{"enum without values", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: enum\n", "s.yaml:5: field a: an enum needs enum values"},
+		{"array without items", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: array\n", "s.yaml:5: field a: an array needs items"},
+		{"bad nested item", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: array\n    items:\n      - name: b\n        type: nope\n", "s.yaml:8: field b: type \"nope\""},
+		{"bad pattern", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n    pattern: \"([\"\n", "s.yaml:6: field a: pattern"},
+		{"no version", "name: x\nfields:\n  - name: a\n    type: string\n", "s.yaml:1: version is missing"},
+		{"no fields", "name: x\nversion: \"1\"\n", "fields is missing"},
+		{"wrong shape", "name: x\nversion: \"1\"\nfields: {a: 1}\n", "s.yaml:3:"},
+		{"empty", "", "s.yaml: want exactly one YAML document"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseSchema("s.yaml", []byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			var se *SchemaError
+			if !errors.As(err, &se) || !errors.Is(err, ErrSchema) {
+				t.Errorf("err %T is not a *SchemaError wrapping ErrSchema", err)
+			}
+		})
+	}
+}
+
+func TestParseSchemaValid(t *testing.T) {
+	s, err := ParseSchema("po.yaml", []byte(`
+name: purchase_order
+version: "2024-1"
+description: A purchase order.
+fields:
+  - name: po_number
+    type: string
+    required: true
+    pattern: "^PO-[0-9]+$"
+  - name: status
+    type: enum
+    enum: [open, closed]
+  - name: lines
+    type: array
+    items:
+      - name: sku
+        type: string
+      - name: qty
+        type: integer
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "purchase_order" || s.Version != "2024-1" || len(s.Fields) != 3 || s.Fields[0].Pattern != "^PO-[0-9]+$" || len(s.Fields[2].Items) != 2 {
+		t.Errorf("schema = %+v", s)
+	}
+}

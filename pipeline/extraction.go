@@ -1,0 +1,168 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+)
+
+// Evidence ties a value to where it was read: a page and a verbatim quote.
+type Evidence struct {
+	// Page is 1-based; 0 means the extractor gave no page.
+	Page  int    `json:"page"`
+	Quote string `json:"quote"`
+}
+
+// Field is one extracted value with its evidence and the verdict of the
+// deterministic checks.
+type Field struct {
+	// Value is the normalized value (see FieldType); "" when the field
+	// was not found or could not be normalized (Raw then says what was
+	// read).
+	Value string `json:"value"`
+	// Raw is the value exactly as the extractor returned it.
+	Raw string `json:"raw"`
+	// Currency is the ISO code printed with a money value, when there
+	// was one.
+	Currency string `json:"currency,omitempty"`
+	Evidence
+	// Grounded: the quote is on the cited page and contains the value.
+	Grounded bool `json:"grounded"`
+	// Confidence in [0, 1], from grounding, validation and agreement with
+	// a second extractor.
+	Confidence float64 `json:"confidence"`
+}
+
+// Found reports whether the extractor returned anything for the field.
+func (f Field) Found() bool { return f.Raw != "" || f.Value != "" }
+
+// Item is one element of an array field, such as an invoice line.
+type Item struct {
+	Fields map[string]Field `json:"fields"`
+	// Evidence for the element as a whole (the line it was read from).
+	Evidence
+	Grounded bool `json:"grounded"`
+}
+
+// Severity says how much an issue matters.
+type Severity string
+
+// Severities: a warning asks for a look; a failure means the value (or
+// the document) must not be used without a human.
+const (
+	SeverityWarn Severity = "warn"
+	SeverityFail Severity = "fail"
+)
+
+// Issue is a problem found by a check.
+type Issue struct {
+	// Field is the path of the field concerned ("total_amount",
+	// "line_items[2].amount"); empty for the document as a whole.
+	Field    string   `json:"field,omitempty"`
+	Code     string   `json:"code"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+}
+
+// Issue codes.
+const (
+	IssueMissing    = "missing"     // a required field has no value
+	IssueInvalid    = "invalid"     // the value does not normalize or validate
+	IssueUngrounded = "ungrounded"  // the quote is not on the page or lacks the value
+	IssueArithmetic = "arithmetic"  // amounts do not add up
+	IssueDateOrder  = "date_order"  // a date is before another it cannot precede
+	IssueExtraction = "extraction"  // the extractor itself failed (no valid tool call, ...)
+	IssueTruncated  = "truncated"   // the document did not fit the model's budget
+	IssueDisagree   = "disagreement" // the second extractor read another value
+)
+
+// Usage is what extracting a document cost.
+type Usage struct {
+	InputTokens  int     `json:"input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	Attempts     int     `json:"attempts"`
+	CostUSD      float64 `json:"cost_usd"`
+}
+
+// Add sums usage.
+func (u *Usage) Add(v Usage) {
+	u.InputTokens += v.InputTokens
+	u.OutputTokens += v.OutputTokens
+	u.Attempts += v.Attempts
+	u.CostUSD += v.CostUSD
+}
+
+// ExtractorRef says what produced an extraction.
+type ExtractorRef struct {
+	// Kind is "llm" or "rules".
+	Kind  string `json:"kind"`
+	Model string `json:"model,omitempty"`
+	// PromptVersion is the content hash of the prompt templates used.
+	PromptVersion string `json:"prompt_version,omitempty"`
+	// Version of the extractor's own code and rules.
+	Version string `json:"version,omitempty"`
+}
+
+// Attempt records one request to a model, including re-asks.
+type Attempt struct {
+	Number       int    `json:"number"`
+	ResponseID   string `json:"response_id,omitempty"`
+	FinishReason string `json:"finish_reason,omitempty"`
+	InputTokens  int    `json:"input_tokens"`
+	OutputTokens int    `json:"output_tokens"`
+	// Retries counts transport retries (429, 5xx, timeouts) behind it.
+	Retries int `json:"retries,omitempty"`
+	// Problem says why the answer was not accepted ("" when it was).
+	Problem    string `json:"problem,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// Extraction is the result of extracting a schema's fields from a document.
+type Extraction struct {
+	DocumentID string       `json:"document_id"`
+	Schema     SchemaRef    `json:"schema"`
+	Extractor  ExtractorRef `json:"extractor"`
+	// Fields holds the scalar fields by name.
+	Fields map[string]Field `json:"fields"`
+	// Lists holds the array fields by name (line_items, ...).
+	Lists    map[string][]Item `json:"lists,omitempty"`
+	Issues   []Issue           `json:"issues"`
+	Usage    Usage             `json:"usage"`
+	Attempts []Attempt         `json:"attempts,omitempty"`
+}
+
+// Failed reports whether any issue has severity fail.
+func (x Extraction) Failed() bool {
+	for _, i := range x.Issues {
+		if i.Severity == SeverityFail {
+			return true
+		}
+	}
+	return false
+}
+
+// Extractor reads a schema's fields from a parsed document. It returns an
+// error only when it produced nothing usable; problems with single values
+// are Issues on the Extraction.
+type Extractor interface {
+	Extract(ctx context.Context, doc Document, schema Schema) (Extraction, error)
+}
+
+// StepError is a failure of one step for one document.
+type StepError struct {
+	Step       string
+	DocumentID string
+	Err        error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s %s: %v", e.Step, shortID(e.DocumentID), e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
