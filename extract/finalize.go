@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -46,6 +48,9 @@ func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, 
 	sort.SliceStable(x.Issues, func(i, j int) bool { return x.Issues[i].Field < x.Issues[j].Field })
 }
 
+// minQuote is the shortest quote, in characters, that can ground a value.
+const minQuote = 4
+
 func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, f pipeline.Field, issues *[]pipeline.Issue) pipeline.Field {
 	f.Value, f.Grounded, f.Confidence = "", false, 0
 	if !f.Found() {
@@ -68,7 +73,14 @@ func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, 
 	if checkValue == "" {
 		checkValue = f.Raw
 	}
-	g := Ground(doc, spec, checkValue, f.Evidence)
+	var g Grounding
+	if n := utf8.RuneCountInString(strings.TrimSpace(f.Quote)); n < minQuote && f.Quote != "" {
+		// "4" is on almost every page: a quote this short ties the value
+		// to nothing.
+		g.Reason = fmt.Sprintf("quote %q is too short to tie the value to the page", f.Quote)
+	} else {
+		g = Ground(doc, spec, checkValue, f.Evidence)
+	}
 	f.Grounded = g.OK
 	switch {
 	case !g.OK:

@@ -65,13 +65,13 @@ type Issue struct {
 
 // Issue codes.
 const (
-	IssueMissing    = "missing"     // a required field has no value
-	IssueInvalid    = "invalid"     // the value does not normalize or validate
-	IssueUngrounded = "ungrounded"  // the quote is not on the page or lacks the value
-	IssueArithmetic = "arithmetic"  // amounts do not add up
-	IssueDateOrder  = "date_order"  // a date is before another it cannot precede
-	IssueExtraction = "extraction"  // the extractor itself failed (no valid tool call, ...)
-	IssueTruncated  = "truncated"   // the document did not fit the model's budget
+	IssueMissing    = "missing"      // a required field has no value
+	IssueInvalid    = "invalid"      // the value does not normalize or validate
+	IssueUngrounded = "ungrounded"   // the quote is not on the page or lacks the value
+	IssueArithmetic = "arithmetic"   // amounts do not add up
+	IssueDateOrder  = "date_order"   // a date is before another it cannot precede
+	IssueExtraction = "extraction"   // the extractor itself failed (no valid tool call, ...)
+	IssueTruncated  = "truncated"    // the document did not fit the model's budget
 	IssueDisagree   = "disagreement" // the second extractor read another value
 )
 
@@ -81,6 +81,9 @@ type Usage struct {
 	OutputTokens int     `json:"output_tokens"`
 	Attempts     int     `json:"attempts"`
 	CostUSD      float64 `json:"cost_usd"`
+	// Prices is the version of the price table behind CostUSD; empty when
+	// the model was not in the table (the cost is then unknown, not 0).
+	Prices string `json:"prices,omitempty"`
 }
 
 // Add sums usage.
@@ -89,6 +92,9 @@ func (u *Usage) Add(v Usage) {
 	u.OutputTokens += v.OutputTokens
 	u.Attempts += v.Attempts
 	u.CostUSD += v.CostUSD
+	if v.Prices != "" {
+		u.Prices = v.Prices
+	}
 }
 
 // ExtractorRef says what produced an extraction.
@@ -104,8 +110,10 @@ type ExtractorRef struct {
 
 // Attempt records one request to a model, including re-asks.
 type Attempt struct {
-	Number       int    `json:"number"`
-	ResponseID   string `json:"response_id,omitempty"`
+	Number     int    `json:"number"`
+	ResponseID string `json:"response_id,omitempty"`
+	// Model is the model the provider says answered.
+	Model        string `json:"model,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
 	InputTokens  int    `json:"input_tokens"`
 	OutputTokens int    `json:"output_tokens"`

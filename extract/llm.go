@@ -1,0 +1,446 @@
+package extract
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+	"github.com/tiktoken-go/tokenizer"
+
+	"github.com/extractor-dev/extractor/pipeline"
+	"github.com/extractor-dev/extractor/prompts"
+	"github.com/extractor-dev/extractor/tracing"
+)
+
+// Errors of the LLM extractor that callers branch on.
+var (
+	// ErrNoToolCall: after every attempt the model still did not call the
+	// tool with valid arguments.
+	ErrNoToolCall = errors.New("extract: no valid tool call")
+	// ErrProvider: the provider refused or failed the request (after
+	// transport retries).
+	ErrProvider = errors.New("extract: provider error")
+)
+
+// LLMConfig configures the LLM extractor. Zero fields take the defaults
+// noted.
+type LLMConfig struct {
+	// BaseURL of an OpenAI-compatible API (OpenAI, Azure OpenAI, Ollama,
+	// vLLM, llama.cpp's server), e.g. "https://api.openai.com/v1".
+	BaseURL string
+	// APIKey is sent as a bearer token (or api-key for Azure) and never
+	// logged or recorded.
+	APIKey string
+	Model  string
+	// Azure selects Azure OpenAI's URL scheme (deployments) and header;
+	// APIVersion then names its API version.
+	Azure      bool
+	APIVersion string
+	// Temperature (default 0) and Seed (default 7) make answers as
+	// repeatable as the provider allows.
+	Temperature float64
+	Seed        int
+	// Strict asks for strict schema adherence where supported.
+	Strict bool
+	// ToolChoice "function" (default) forces the tool by name; "required"
+	// asks for any tool call (some servers ignore the object form).
+	ToolChoice string
+	// MaxAttempts bounds the answers asked for, re-asks included
+	// (default 3).
+	MaxAttempts int
+	// MaxOutputTokens caps each answer (default 4096).
+	MaxOutputTokens int
+	// ContextTokens is the model's context window; the document is fitted
+	// into what the instructions and the answer leave (default 128000).
+	ContextTokens int
+	// RequestTimeout bounds one HTTP try (default 120s).
+	RequestTimeout time.Duration
+	Retry          RetryPolicy
+	// Prices turn usage into cost (default: the built-in table).
+	Prices *tracing.PriceTable
+	// Second, when set, is run on the same document as a second opinion:
+	// agreement raises a field's confidence, disagreement is an issue.
+	Second pipeline.Extractor
+}
+
+func (c LLMConfig) withDefaults() LLMConfig {
+	if c.Seed == 0 {
+		c.Seed = 7
+	}
+	if c.ToolChoice == "" {
+		c.ToolChoice = "function"
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.MaxOutputTokens <= 0 {
+		c.MaxOutputTokens = 4096
+	}
+	if c.ContextTokens <= 0 {
+		c.ContextTokens = 128000
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 120 * time.Second
+	}
+	if c.Prices == nil {
+		p := tracing.DefaultPrices()
+		c.Prices = &p
+	}
+	return c
+}
+
+// LLM extracts a schema's fields through a tool call to a language model.
+// It is safe for concurrent use.
+type LLM struct {
+	cfg               LLMConfig
+	client            *openai.Client
+	system, user, ask prompts.Template
+	promptVersion     string
+	codec             tokenizer.Codec
+	mu                sync.Mutex
+	tools             map[string]*tool
+}
+
+// NewLLM checks the configuration and builds the client.
+func NewLLM(cfg LLMConfig) (*LLM, error) {
+	cfg = cfg.withDefaults()
+	if cfg.BaseURL == "" || cfg.Model == "" {
+		return nil, errors.New("extract: the LLM extractor needs a base URL and a model")
+	}
+	if _, err := url.Parse(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("extract: base URL: %w", err)
+	}
+	if cfg.ToolChoice != "function" && cfg.ToolChoice != "required" {
+		return nil, fmt.Errorf("extract: tool choice %q: want function or required", cfg.ToolChoice)
+	}
+	var oc openai.ClientConfig
+	if cfg.Azure {
+		oc = openai.DefaultAzureConfig(cfg.APIKey, cfg.BaseURL)
+		if cfg.APIVersion != "" {
+			oc.APIVersion = cfg.APIVersion
+		}
+	} else {
+		oc = openai.DefaultConfig(cfg.APIKey)
+		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	}
+	oc.HTTPClient = &retryingDoer{client: NewHTTPClient(cfg.RequestTimeout), policy: cfg.Retry}
+	l := &LLM{cfg: cfg, client: openai.NewClientWithConfig(oc), tools: map[string]*tool{}}
+	var err error
+	if l.system, err = prompts.Get("extract_system"); err != nil {
+		return nil, err
+	}
+	if l.user, err = prompts.Get("extract_user"); err != nil {
+		return nil, err
+	}
+	if l.ask, err = prompts.Get("reask"); err != nil {
+		return nil, err
+	}
+	l.promptVersion = prompts.Version(l.system, l.user, l.ask)
+	if l.codec, err = tokenizer.ForModel(tokenizer.Model(cfg.Model)); err != nil {
+		// Not an OpenAI model: cl100k counts close enough for budgeting,
+		// and the budget keeps a margin.
+		if l.codec, err = tokenizer.Get(tokenizer.Cl100kBase); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// PromptVersion is the combined version of the prompt templates in use.
+func (l *LLM) PromptVersion() string { return l.promptVersion }
+
+// Model returns the configured model name.
+func (l *LLM) Model() string { return l.cfg.Model }
+
+func (l *LLM) tool(s pipeline.Schema) (*tool, error) {
+	key := s.Hash()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.tools[key]; ok {
+		return t, nil
+	}
+	t, err := newTool(s)
+	if err != nil {
+		return nil, err
+	}
+	l.tools[key] = t
+	return t, nil
+}
+
+func (l *LLM) count(s string) int {
+	n, err := l.codec.Count(s)
+	if err != nil {
+		return len(s) / 3 // a pessimistic estimate for text the codec rejects
+	}
+	return n
+}
+
+// Extract asks the model for the schema's fields. Every attempt (re-asks
+// included) is recorded, and usage is summed over all of them whether the
+// document succeeds or not; on failure the returned Extraction still
+// carries the usage and attempts, with the error.
+func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Schema) (pipeline.Extraction, error) {
+	x := pipeline.Extraction{
+		DocumentID: doc.ID,
+		Schema:     s.Ref(),
+		Extractor:  pipeline.ExtractorRef{Kind: "llm", Model: l.cfg.Model, PromptVersion: l.promptVersion},
+		Fields:     map[string]pipeline.Field{},
+	}
+	t, err := l.tool(s)
+	if err != nil {
+		return x, err
+	}
+	messages, omitted, err := l.prompt(doc, s, t)
+	if err != nil {
+		return x, err
+	}
+	req := openai.ChatCompletionRequest{
+		Model: l.cfg.Model,
+		Tools: []openai.Tool{{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
+			Name: t.Name, Description: t.Description, Strict: l.cfg.Strict, Parameters: t.Parameters,
+		}}},
+		Temperature: float32(l.cfg.Temperature),
+		Seed:        &l.cfg.Seed,
+		MaxTokens:   l.cfg.MaxOutputTokens,
+	}
+	if l.cfg.Temperature == 0 {
+		// go-openai drops a zero temperature (omitempty), which would let
+		// the provider use its default; the smallest float32 is 0 in effect.
+		req.Temperature = math.SmallestNonzeroFloat32
+	}
+	if l.cfg.ToolChoice == "required" {
+		req.ToolChoice = "required"
+	} else {
+		req.ToolChoice = openai.ToolChoice{Type: openai.ToolTypeFunction, Function: openai.ToolFunction{Name: t.Name}}
+	}
+
+	var args map[string]any
+	var lastProblem string
+	for attempt := 1; attempt <= l.cfg.MaxAttempts && args == nil; attempt++ {
+		req.Messages = messages
+		actx, retries := withRetryCounter(ctx)
+		start := time.Now()
+		resp, err := l.client.CreateChatCompletion(actx, req)
+		rec := pipeline.Attempt{Number: attempt, Retries: *retries, DurationMS: time.Since(start).Milliseconds()}
+		if err != nil {
+			rec.Problem = err.Error()
+			x.Attempts = append(x.Attempts, rec)
+			x.Usage.Attempts = attempt
+			if ctx.Err() != nil {
+				return x, ctx.Err()
+			}
+			return x, fmt.Errorf("%w: %v", ErrProvider, err)
+		}
+		rec.ResponseID, rec.Model = resp.ID, resp.Model
+		rec.InputTokens, rec.OutputTokens = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
+		l.addUsage(&x.Usage, rec)
+		x.Usage.Attempts = attempt
+
+		var problems []string
+		var reply []openai.ChatCompletionMessage
+		if len(resp.Choices) == 0 {
+			problems = []string{"the response has no choices"}
+			rec.FinishReason = "none"
+		} else {
+			msg := resp.Choices[0].Message
+			rec.FinishReason = string(resp.Choices[0].FinishReason)
+			args, problems, reply = l.answer(t, msg, rec.FinishReason)
+		}
+		if args == nil {
+			rec.Problem = strings.Join(problems, "; ")
+			lastProblem = rec.Problem
+			messages = append(messages, reply...)
+		}
+		x.Attempts = append(x.Attempts, rec)
+	}
+	if args == nil {
+		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueExtraction, Severity: pipeline.SeverityFail,
+			Message: fmt.Sprintf("no valid tool call in %d attempts: %s", len(x.Attempts), lastProblem)})
+		return x, fmt.Errorf("%w in %d attempts: %s", ErrNoToolCall, len(x.Attempts), lastProblem)
+	}
+
+	got := t.extraction(s, args)
+	x.Fields, x.Lists = got.Fields, got.Lists
+	if len(omitted) > 0 {
+		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueTruncated, Severity: pipeline.SeverityWarn,
+			Message: fmt.Sprintf("pages %s did not fit the model's context and were not read", pageList(omitted))})
+	}
+	var second *pipeline.Extraction
+	if l.cfg.Second != nil {
+		if sx, err := l.cfg.Second.Extract(ctx, doc, s); err == nil {
+			second = &sx
+		}
+	}
+	Finalize(doc, s, &x, second)
+	return x, nil
+}
+
+// answer reads the model's message: the arguments of a call to our tool,
+// or the problems and the messages that send them back to the model (the
+// assistant's turn, then a tool message with the same tool_call_id for
+// each call, or a user message when there was no call).
+func (l *LLM) answer(t *tool, msg openai.ChatCompletionMessage, finish string) (map[string]any, []string, []openai.ChatCompletionMessage) {
+	var call *openai.ToolCall
+	for i := range msg.ToolCalls {
+		if msg.ToolCalls[i].Function.Name == t.Name {
+			call = &msg.ToolCalls[i]
+			break
+		}
+	}
+	if call == nil {
+		problem := fmt.Sprintf("no call to %s (finish_reason %q)", t.Name, finish)
+		if finish == string(openai.FinishReasonLength) {
+			problem += ": the answer was cut off by the token limit"
+		}
+		text, _ := l.ask.Render(map[string]any{"Tool": t.Name, "NoCall": true, "Errors": []string{}})
+		var reply []openai.ChatCompletionMessage
+		if strings.TrimSpace(msg.Content) != "" || len(msg.ToolCalls) > 0 {
+			reply = append(reply, assistantTurn(msg))
+			reply = append(reply, otherToolReplies(msg, "")...)
+		}
+		reply = append(reply, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: text})
+		return nil, []string{problem}, reply
+	}
+	args, problems := t.check(call.Function.Arguments)
+	if problems == nil {
+		return args, nil, nil
+	}
+	text, _ := l.ask.Render(map[string]any{"Tool": t.Name, "NoCall": false, "Errors": problems})
+	reply := []openai.ChatCompletionMessage{assistantTurn(msg),
+		{Role: openai.ChatMessageRoleTool, ToolCallID: call.ID, Name: t.Name, Content: text}}
+	reply = append(reply, otherToolReplies(msg, call.ID)...)
+	return nil, problems, reply
+}
+
+func assistantTurn(msg openai.ChatCompletionMessage) openai.ChatCompletionMessage {
+	return openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: msg.Content, ToolCalls: msg.ToolCalls}
+}
+
+// otherToolReplies answers every tool call but the one with id skip: a
+// conversation where a call has no tool message is invalid.
+func otherToolReplies(msg openai.ChatCompletionMessage, skip string) []openai.ChatCompletionMessage {
+	var out []openai.ChatCompletionMessage
+	for _, c := range msg.ToolCalls {
+		if c.ID != skip {
+			out = append(out, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, ToolCallID: c.ID, Name: c.Function.Name,
+				Content: "ignored: call the extraction tool once"})
+		}
+	}
+	return out
+}
+
+func (l *LLM) addUsage(u *pipeline.Usage, a pipeline.Attempt) {
+	u.InputTokens += a.InputTokens
+	u.OutputTokens += a.OutputTokens
+	if cost, ok := l.cfg.Prices.Cost(l.cfg.Model, a.InputTokens, a.OutputTokens); ok {
+		u.CostUSD += cost
+		u.Prices = l.cfg.Prices.Version
+	}
+}
+
+// prompt renders the system and user messages, fitting the document into
+// the token budget.
+func (l *LLM) prompt(doc pipeline.Document, s pipeline.Schema, t *tool) ([]openai.ChatCompletionMessage, []int, error) {
+	var lists []string
+	for _, f := range s.Fields {
+		if f.Type == pipeline.TypeArray {
+			lists = append(lists, f.Name)
+		}
+	}
+	sys, err := l.system.Render(map[string]any{"Tool": t.Name, "Schema": s.Name, "Description": s.Description, "Lists": strings.Join(lists, ", ")})
+	if err != nil {
+		return nil, nil, err
+	}
+	toolJSON, _ := json.Marshal(t.Parameters)
+	// What the instructions, the tool and the answer leave for the
+	// document, with a margin for message framing and counting error.
+	fixed := l.count(sys) + l.count(string(toolJSON)) + l.count(l.user.Name) + 64
+	budget := (l.cfg.ContextTokens - l.cfg.MaxOutputTokens - fixed) * 9 / 10
+	if budget < 256 {
+		return nil, nil, fmt.Errorf("extract: a context of %d tokens leaves no room for the document (instructions and tool take %d, the answer %d)",
+			l.cfg.ContextTokens, fixed, l.cfg.MaxOutputTokens)
+	}
+	parts, omitted := fitPages(doc, budget, l.count)
+	user, err := l.user.Render(map[string]any{"Pages": len(doc.Pages), "Omitted": pageList(omitted), "Parts": parts})
+	if err != nil {
+		return nil, nil, err
+	}
+	return []openai.ChatCompletionMessage{
+		{Role: openai.ChatMessageRoleSystem, Content: sys},
+		{Role: openai.ChatMessageRoleUser, Content: user},
+	}, omitted, nil
+}
+
+// pagePart is the text of a page given to the model.
+type pagePart struct {
+	Page int
+	Text string
+}
+
+// fitPages chooses what of the document fits budget tokens. Pages are
+// taken whole, in order of how often they carry invoice fields: the first
+// (header, parties, numbers), the last (totals, bank details), then the
+// others from the front. A page that does not fit whole is cut at a line
+// boundary (never inside a line), only when nothing of it would fit
+// otherwise. omitted lists pages (partly) left out.
+func fitPages(doc pipeline.Document, budget int, count func(string) int) ([]pagePart, []int) {
+	n := len(doc.Pages)
+	order := make([]int, 0, n)
+	if n > 0 {
+		order = append(order, 0)
+	}
+	if n > 1 {
+		order = append(order, n-1)
+	}
+	for i := 1; i < n-1; i++ {
+		order = append(order, i)
+	}
+	var parts []pagePart
+	var omitted []int
+	left := budget
+	for _, i := range order {
+		p := doc.Pages[i]
+		text := p.Text()
+		cost := count(text) + 8 // the page marker
+		if cost <= left {
+			parts = append(parts, pagePart{Page: p.Number, Text: text})
+			left -= cost
+			continue
+		}
+		// Take as many whole lines as fit.
+		var kept []string
+		used := 8
+		for _, ln := range p.Lines {
+			c := count(ln.Text) + 1
+			if used+c > left {
+				break
+			}
+			kept = append(kept, ln.Text)
+			used += c
+		}
+		if len(kept) > 0 {
+			parts = append(parts, pagePart{Page: p.Number, Text: strings.Join(kept, "\n")})
+			left -= used
+		}
+		omitted = append(omitted, p.Number)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].Page < parts[j].Page })
+	sort.Ints(omitted)
+	return parts, omitted
+}
+
+func pageList(pages []int) string {
+	s := make([]string, len(pages))
+	for i, p := range pages {
+		s[i] = fmt.Sprint(p)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,234 @@
+package extract
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+// tool is a schema turned into a function the model must call: its name,
+// the JSON Schema of its parameters, and a validator for the arguments.
+//
+// Every scalar field is an object {value, page, quote}; every array field
+// is a list of objects with the element's fields as plain values plus the
+// row's page and quote. Values are strings, as printed: normalizing is the
+// software's job, not the model's. The schema is written for strict mode
+// (all properties required, nulls for "not printed", no extra properties),
+// which providers without strict mode accept as an ordinary schema.
+type tool struct {
+	Name        string
+	Description string
+	Parameters  map[string]any
+	validator   *jsonschema.Schema
+}
+
+func newTool(s pipeline.Schema) (*tool, error) {
+	t := &tool{
+		Name:        "record_" + s.Name,
+		Description: s.Description,
+		Parameters:  parametersSchema(s),
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	// Round-trip through JSON so the compiler sees plain JSON values.
+	raw, err := json.Marshal(t.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.AddResource("tool.json", doc); err != nil {
+		return nil, err
+	}
+	if t.validator, err = c.Compile("tool.json"); err != nil {
+		return nil, fmt.Errorf("tool schema for %s: %w", s.Name, err)
+	}
+	return t, nil
+}
+
+func nullable(typ string) map[string]any { return map[string]any{"type": []any{typ, "null"}} }
+
+func valueSchema(f pipeline.FieldSpec) map[string]any {
+	v := nullable("string")
+	desc := f.Description
+	switch f.Type {
+	case pipeline.TypeEnum:
+		enum := make([]any, 0, len(f.Enum)+1)
+		for _, e := range f.Enum {
+			enum = append(enum, e)
+		}
+		v["enum"] = append(enum, nil)
+	case pipeline.TypeDate:
+		desc += " (as printed, any date format)"
+	case pipeline.TypeMoney, pipeline.TypeDecimal:
+		desc += " (as printed, with its separators and sign)"
+	}
+	if desc != "" {
+		v["description"] = strings.TrimSpace(desc)
+	}
+	return v
+}
+
+func parametersSchema(s pipeline.Schema) map[string]any {
+	props := map[string]any{}
+	var required []string
+	for _, f := range s.Fields {
+		required = append(required, f.Name)
+		if f.Type == pipeline.TypeArray {
+			itemProps := map[string]any{}
+			var itemReq []string
+			for _, sub := range f.Items {
+				itemProps[sub.Name] = valueSchema(sub)
+				itemReq = append(itemReq, sub.Name)
+			}
+			itemProps["page"] = nullable("integer")
+			itemProps["quote"] = map[string]any{"type": []any{"string", "null"}, "description": "the printed row this element was read from, verbatim"}
+			itemReq = append(itemReq, "page", "quote")
+			props[f.Name] = map[string]any{
+				"type":        "array",
+				"description": f.Description,
+				"items": map[string]any{
+					"type": "object", "properties": itemProps, "required": itemReq, "additionalProperties": false,
+				},
+			}
+			continue
+		}
+		props[f.Name] = map[string]any{
+			"type":        "object",
+			"description": f.Description,
+			"properties": map[string]any{
+				"value": valueSchema(f),
+				"page":  nullable("integer"),
+				"quote": map[string]any{"type": []any{"string", "null"}, "description": "verbatim text from the page that contains the value"},
+			},
+			"required":             []string{"value", "page", "quote"},
+			"additionalProperties": false,
+		}
+	}
+	return map[string]any{
+		"type":                 "object",
+		"properties":           props,
+		"required":             required,
+		"additionalProperties": false,
+	}
+}
+
+// check parses and validates tool-call arguments. It returns the decoded
+// arguments, or the list of problems to send back to the model: "not
+// valid JSON: ..." or one line per schema violation, each with its JSON
+// pointer.
+func (t *tool) check(arguments string) (map[string]any, []string) {
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(arguments))
+	if err != nil {
+		return nil, []string{fmt.Sprintf("the arguments are not valid JSON: %v", err)}
+	}
+	if err := t.validator.Validate(doc); err != nil {
+		ve, ok := err.(*jsonschema.ValidationError)
+		if !ok {
+			return nil, []string{err.Error()}
+		}
+		return nil, violations(ve)
+	}
+	args, ok := doc.(map[string]any)
+	if !ok {
+		return nil, []string{"the arguments must be a JSON object"}
+	}
+	return args, nil
+}
+
+// violations flattens a validation error into one line per leaf problem.
+func violations(ve *jsonschema.ValidationError) []string {
+	var out []string
+	p := message.NewPrinter(language.English)
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			var ptr strings.Builder
+			for _, tok := range e.InstanceLocation {
+				ptr.WriteByte('/')
+				ptr.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
+			}
+			loc := ptr.String()
+			if loc == "" {
+				loc = "/"
+			}
+			out = append(out, fmt.Sprintf("%s: %s", loc, e.ErrorKind.LocalizedString(p)))
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	sort.Strings(out)
+	return out
+}
+
+// extraction reads validated arguments into fields with Raw values and
+// evidence; Finalize does the rest.
+func (t *tool) extraction(s pipeline.Schema, args map[string]any) pipeline.Extraction {
+	x := pipeline.Extraction{Fields: map[string]pipeline.Field{}}
+	for _, f := range s.Fields {
+		if f.Type == pipeline.TypeArray {
+			list, _ := args[f.Name].([]any)
+			var items []pipeline.Item
+			for _, e := range list {
+				obj, _ := e.(map[string]any)
+				it := pipeline.Item{Fields: map[string]pipeline.Field{}, Evidence: evidence(obj)}
+				for _, sub := range f.Items {
+					if v := str(obj[sub.Name]); v != "" {
+						it.Fields[sub.Name] = pipeline.Field{Raw: v}
+					}
+				}
+				items = append(items, it)
+			}
+			if items != nil {
+				if x.Lists == nil {
+					x.Lists = map[string][]pipeline.Item{}
+				}
+				x.Lists[f.Name] = items
+			}
+			continue
+		}
+		obj, _ := args[f.Name].(map[string]any)
+		if v := str(obj["value"]); v != "" {
+			x.Fields[f.Name] = pipeline.Field{Raw: v, Evidence: evidence(obj)}
+		}
+	}
+	return x
+}
+
+func evidence(obj map[string]any) pipeline.Evidence {
+	ev := pipeline.Evidence{Quote: str(obj["quote"])}
+	switch p := obj["page"].(type) {
+	case json.Number:
+		if n, err := p.Int64(); err == nil && n > 0 && n < 1<<31 {
+			ev.Page = int(n)
+		}
+	case float64:
+		if p > 0 && p < 1<<31 {
+			ev.Page = int(p)
+		}
+	}
+	return ev
+}
+
+func str(v any) string {
+	switch s := v.(type) {
+	case string:
+		return strings.TrimSpace(s)
+	case json.Number: // tolerated if a provider ignores the string type
+		return s.String()
+	}
+	return ""
+}
