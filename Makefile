@@ -8,7 +8,7 @@ GO        ?= go
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1x
 
-.PHONY: help demo test build bench fuzz lint db-start db-stop samples
+.PHONY: help demo test build bench fuzz lint conformance db-start db-stop samples
 
 help:
 	@echo "make demo    parse the bundled sample invoices (testdata/invoices) and print a per-document summary"
@@ -17,12 +17,16 @@ help:
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make lint    gofmt, go vet and staticcheck"
 	@echo "make build   build bin/extractor"
+	@echo "make conformance  run the extractor against a real llama-server with a tiny random model (first build 10-20 min)"
 
 demo:
 	$(GO) run ./cmd/extractor parse --summary testdata/invoices
 
 test:
 	scripts/test.sh
+
+conformance:
+	scripts/conformance.sh
 
 build:
 	$(GO) build -o bin/extractor ./cmd/extractor

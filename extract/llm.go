@@ -50,6 +50,10 @@ type LLMConfig struct {
 	Seed        int
 	// Strict asks for strict schema adherence where supported.
 	Strict bool
+	// Bounded adds length limits (maxLength, maxItems) to the tool's
+	// schema, for grammar-constrained local servers whose models may not
+	// close a string; OpenAI's and Azure's strict modes reject them.
+	Bounded bool
 	// ToolChoice "function" (default) forces the tool by name; "required"
 	// asks for any tool call (some servers ignore the object form).
 	ToolChoice string
@@ -107,6 +111,10 @@ type LLM struct {
 	codec             tokenizer.Codec
 	mu                sync.Mutex
 	tools             map[string]*tool
+	// countScale inflates token counts for models whose tokenizer we do
+	// not have: their vocabularies and chat templates (which render tools
+	// verbosely) take more tokens than cl100k counts.
+	countScale float64
 }
 
 // NewLLM checks the configuration and builds the client.
@@ -132,7 +140,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
 	oc.HTTPClient = &retryingDoer{client: NewHTTPClient(cfg.RequestTimeout), policy: cfg.Retry}
-	l := &LLM{cfg: cfg, client: openai.NewClientWithConfig(oc), tools: map[string]*tool{}}
+	l := &LLM{cfg: cfg, client: openai.NewClientWithConfig(oc), tools: map[string]*tool{}, countScale: 1}
 	var err error
 	if l.system, err = prompts.Get("extract_system"); err != nil {
 		return nil, err
@@ -145,11 +153,12 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	}
 	l.promptVersion = prompts.Version(l.system, l.user, l.ask)
 	if l.codec, err = tokenizer.ForModel(tokenizer.Model(cfg.Model)); err != nil {
-		// Not an OpenAI model: cl100k counts close enough for budgeting,
-		// and the budget keeps a margin.
+		// Not an OpenAI model: count with cl100k and a margin (measured:
+		// a Qwen model behind llama.cpp's server saw 27% more tokens).
 		if l.codec, err = tokenizer.Get(tokenizer.Cl100kBase); err != nil {
 			return nil, err
 		}
+		l.countScale = 1.3
 	}
 	return l, nil
 }
@@ -167,7 +176,7 @@ func (l *LLM) tool(s pipeline.Schema) (*tool, error) {
 	if t, ok := l.tools[key]; ok {
 		return t, nil
 	}
-	t, err := newTool(s)
+	t, err := newTool(s, l.cfg.Bounded)
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +187,9 @@ func (l *LLM) tool(s pipeline.Schema) (*tool, error) {
 func (l *LLM) count(s string) int {
 	n, err := l.codec.Count(s)
 	if err != nil {
-		return len(s) / 3 // a pessimistic estimate for text the codec rejects
+		n = len(s) / 3 // a pessimistic estimate for text the codec rejects
 	}
-	return n
+	return int(float64(n) * l.countScale)
 }
 
 // Extract asks the model for the schema's fields. Every attempt (re-asks
@@ -224,7 +233,15 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 
 	var args map[string]any
 	var lastProblem string
+	toolTokens := l.count(mustJSON(t.Parameters)) + 32
 	for attempt := 1; attempt <= l.cfg.MaxAttempts && args == nil; attempt++ {
+		if attempt > 1 {
+			var fits bool
+			if messages, fits = l.fitConversation(messages, toolTokens); !fits {
+				lastProblem += "; a re-ask does not fit the model's context window"
+				break
+			}
+		}
 		req.Messages = messages
 		actx, retries := withRetryCounter(ctx)
 		start := time.Now()
@@ -271,7 +288,7 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 	x.Fields, x.Lists = got.Fields, got.Lists
 	if len(omitted) > 0 {
 		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueTruncated, Severity: pipeline.SeverityWarn,
-			Message: fmt.Sprintf("pages %s did not fit the model's context and were not read", pageList(omitted))})
+			Message: fmt.Sprintf("pages %s did not fit the model's context and were read in part or not at all", pageList(omitted))})
 	}
 	var second *pipeline.Extraction
 	if l.cfg.Second != nil {
@@ -313,11 +330,73 @@ func (l *LLM) answer(t *tool, msg openai.ChatCompletionMessage, finish string) (
 	if problems == nil {
 		return args, nil, nil
 	}
+	if finish == string(openai.FinishReasonLength) {
+		problems = append(problems, fmt.Sprintf("the answer was cut off at the limit of %d tokens: keep quotes to the part of the line that holds the value", l.cfg.MaxOutputTokens))
+	}
 	text, _ := l.ask.Render(map[string]any{"Tool": t.Name, "NoCall": false, "Errors": problems})
-	reply := []openai.ChatCompletionMessage{assistantTurn(msg),
+	turn := assistantTurn(msg)
+	if !json.Valid([]byte(call.Function.Arguments)) {
+		// Servers re-read past tool calls (llama.cpp's fails the request
+		// on arguments that are not JSON), so the turn goes back with the
+		// text wrapped in a JSON object; the tool message says what was wrong.
+		turn.ToolCalls = append([]openai.ToolCall(nil), msg.ToolCalls...)
+		for i := range turn.ToolCalls {
+			if a := turn.ToolCalls[i].Function.Arguments; !json.Valid([]byte(a)) {
+				wrapped, _ := json.Marshal(map[string]string{"unparsable_arguments": truncate(a, shortArgs)})
+				turn.ToolCalls[i].Function.Arguments = string(wrapped)
+			}
+		}
+	}
+	reply := []openai.ChatCompletionMessage{turn,
 		{Role: openai.ChatMessageRoleTool, ToolCallID: call.ID, Name: t.Name, Content: text}}
 	reply = append(reply, otherToolReplies(msg, call.ID)...)
 	return nil, problems, reply
+}
+
+// fitConversation makes a re-ask fit the context window: echoed tool-call
+// arguments, oldest first, are cut to their start (wrapped as JSON) until
+// the conversation and an answer fit. fits is false when even that is not
+// enough.
+func (l *LLM) fitConversation(msgs []openai.ChatCompletionMessage, toolTokens int) ([]openai.ChatCompletionMessage, bool) {
+	limit := l.cfg.ContextTokens - l.cfg.MaxOutputTokens - toolTokens
+	size := func() int {
+		n := 0
+		for _, m := range msgs {
+			n += l.count(m.Content) + 8
+			for _, c := range m.ToolCalls {
+				n += l.count(c.Function.Arguments) + 16
+			}
+		}
+		return n
+	}
+	for i := range msgs {
+		if size() <= limit {
+			return msgs, true
+		}
+		if len(msgs[i].ToolCalls) == 0 {
+			continue
+		}
+		calls := append([]openai.ToolCall(nil), msgs[i].ToolCalls...)
+		for j := range calls {
+			if a := calls[j].Function.Arguments; len(a) > shortArgs {
+				b, _ := json.Marshal(map[string]string{"truncated_arguments": truncate(a, shortArgs)})
+				calls[j].Function.Arguments = string(b)
+			}
+		}
+		msgs[i].ToolCalls = calls
+	}
+	return msgs, size() <= limit
+}
+
+// shortArgs is how much of a long echoed tool call a shrunk re-ask keeps.
+const shortArgs = 300
+
+// reaskReserve is the room kept in the context for one re-ask.
+const reaskReserve = 400
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v) // plain data: cannot fail
+	return string(b)
 }
 
 func assistantTurn(msg openai.ChatCompletionMessage) openai.ChatCompletionMessage {
@@ -359,10 +438,10 @@ func (l *LLM) prompt(doc pipeline.Document, s pipeline.Schema, t *tool) ([]opena
 	if err != nil {
 		return nil, nil, err
 	}
-	toolJSON, _ := json.Marshal(t.Parameters)
 	// What the instructions, the tool and the answer leave for the
-	// document, with a margin for message framing and counting error.
-	fixed := l.count(sys) + l.count(string(toolJSON)) + l.count(l.user.Name) + 64
+	// document, with a margin for message framing and counting error, and
+	// room for one re-ask (a shortened echo of the answer and the errors).
+	fixed := l.count(sys) + l.count(mustJSON(t.Parameters)) + 64 + reaskReserve
 	budget := (l.cfg.ContextTokens - l.cfg.MaxOutputTokens - fixed) * 9 / 10
 	if budget < 256 {
 		return nil, nil, fmt.Errorf("extract: a context of %d tokens leaves no room for the document (instructions and tool take %d, the answer %d)",
@@ -435,6 +514,13 @@ func fitPages(doc pipeline.Document, budget int, count func(string) int) ([]page
 	sort.Slice(parts, func(i, j int) bool { return parts[i].Page < parts[j].Page })
 	sort.Ints(omitted)
 	return parts, omitted
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func pageList(pages []int) string {

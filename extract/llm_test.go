@@ -100,7 +100,7 @@ func TestLLMForcesTheToolAndReadsEvidence(t *testing.T) {
 		t.Fatalf("tools = %+v", req.Tools)
 	}
 	var choice struct {
-		Type     string `json:"type"`
+		Type     string                `json:"type"`
 		Function struct{ Name string } `json:"function"`
 	}
 	if err := json.Unmarshal(req.ToolChoice, &choice); err != nil || choice.Type != "function" || choice.Function.Name != "record_invoice" {
@@ -173,6 +173,9 @@ func TestLLMReasksWithTheToolCallID(t *testing.T) {
 			asst, tool := second.Messages[2], second.Messages[3]
 			if asst.Role != "assistant" || len(asst.ToolCalls) != 1 || asst.ToolCalls[0].ID != "call_1" {
 				t.Errorf("assistant turn = %+v", asst)
+			}
+			if !json.Valid([]byte(asst.ToolCalls[0].Arguments)) {
+				t.Errorf("echoed arguments %q are not JSON: servers that re-read them fail the request", asst.ToolCalls[0].Arguments)
 			}
 			if tool.Role != "tool" || tool.ToolCallID != "call_1" || !strings.Contains(tool.Content, tt.wantError) {
 				t.Errorf("tool message = %+v, want tool_call_id call_1 and %q", tool, tt.wantError)
@@ -421,5 +424,25 @@ func TestNewLLMConfigErrors(t *testing.T) {
 		if _, err := NewLLM(cfg); err == nil {
 			t.Errorf("NewLLM(%+v) accepted", cfg)
 		}
+	}
+}
+
+// A re-ask must fit the context window: a long broken answer is echoed
+// back cut short, not whole (a 4k-token local server rejects the request).
+func TestLLMReaskFitsTheContext(t *testing.T) {
+	long := `{"vendor_name": {"value": "` + strings.Repeat("ramble ", 3000) // never closed
+	srv := llmtest.NewServer(t)
+	srv.ChatSequence(llmtest.ToolCall("record_invoice", long).Finish("length"), llmtest.ToolCall("record_invoice", args(t, validArgs)))
+	_, err := newTestLLM(t, srv, func(c *LLMConfig) { c.ContextTokens = 6000; c.MaxOutputTokens = 1500 }).Extract(context.Background(), invoiceDoc(), mustBuiltin(t, "invoice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Requests()[1].Chat.Messages
+	echoed := msgs[2].ToolCalls[0].Arguments
+	if len(echoed) > 2*shortArgs || !json.Valid([]byte(echoed)) {
+		t.Errorf("echoed arguments are %d bytes (valid JSON: %v); want them cut to about %d", len(echoed), json.Valid([]byte(echoed)), shortArgs)
+	}
+	if !strings.Contains(msgs[3].Content, "cut off at the limit of 1500 tokens") {
+		t.Errorf("tool message = %q: a cut-off answer must be told so", msgs[3].Content)
 	}
 }

@@ -30,11 +30,26 @@ type tool struct {
 	validator   *jsonschema.Schema
 }
 
-func newTool(s pipeline.Schema) (*tool, error) {
+// Bounds for strings and lists when a tool is bounded.
+const (
+	maxValueChars = 200
+	maxQuoteChars = 300
+	maxListItems  = 300
+)
+
+// newTool builds the tool for a schema. bounded adds maxLength and
+// maxItems, which make grammar-constrained local servers (llama.cpp, vLLM)
+// close every string and list; OpenAI's and Azure's strict modes reject
+// those keywords, so they are off unless asked for.
+func newTool(s pipeline.Schema, bounded bool) (*tool, error) {
+	params := parametersSchema(s)
+	if bounded {
+		bound(params, "")
+	}
 	t := &tool{
 		Name:        "record_" + s.Name,
 		Description: s.Description,
-		Parameters:  parametersSchema(s),
+		Parameters:  params,
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
@@ -56,25 +71,45 @@ func newTool(s pipeline.Schema) (*tool, error) {
 	return t, nil
 }
 
+// bound adds length limits to every string and list below schema node m.
+func bound(m map[string]any, name string) {
+	if types, ok := m["type"].([]any); ok && len(types) > 0 && types[0] == "string" {
+		if name == "quote" {
+			m["maxLength"] = maxQuoteChars
+		} else {
+			m["maxLength"] = maxValueChars
+		}
+	}
+	if m["type"] == "array" {
+		m["maxItems"] = maxListItems
+	}
+	if props, ok := m["properties"].(map[string]any); ok {
+		for k, v := range props {
+			if sub, ok := v.(map[string]any); ok {
+				bound(sub, k)
+			}
+		}
+	}
+	if items, ok := m["items"].(map[string]any); ok {
+		bound(items, "")
+	}
+}
+
 func nullable(typ string) map[string]any { return map[string]any{"type": []any{typ, "null"}} }
 
 func valueSchema(f pipeline.FieldSpec) map[string]any {
+	// How to copy values and quotes is said once, in the system prompt;
+	// the schema carries only what is particular to a field.
 	v := nullable("string")
-	desc := f.Description
-	switch f.Type {
-	case pipeline.TypeEnum:
+	if f.Type == pipeline.TypeEnum {
 		enum := make([]any, 0, len(f.Enum)+1)
 		for _, e := range f.Enum {
 			enum = append(enum, e)
 		}
 		v["enum"] = append(enum, nil)
-	case pipeline.TypeDate:
-		desc += " (as printed, any date format)"
-	case pipeline.TypeMoney, pipeline.TypeDecimal:
-		desc += " (as printed, with its separators and sign)"
 	}
-	if desc != "" {
-		v["description"] = strings.TrimSpace(desc)
+	if f.Description != "" {
+		v["description"] = f.Description
 	}
 	return v
 }
@@ -92,7 +127,7 @@ func parametersSchema(s pipeline.Schema) map[string]any {
 				itemReq = append(itemReq, sub.Name)
 			}
 			itemProps["page"] = nullable("integer")
-			itemProps["quote"] = map[string]any{"type": []any{"string", "null"}, "description": "the printed row this element was read from, verbatim"}
+			itemProps["quote"] = nullable("string")
 			itemReq = append(itemReq, "page", "quote")
 			props[f.Name] = map[string]any{
 				"type":        "array",
@@ -103,13 +138,14 @@ func parametersSchema(s pipeline.Schema) map[string]any {
 			}
 			continue
 		}
+		// The field's description sits on its value only: repeating it on
+		// the object costs tokens and says nothing more.
 		props[f.Name] = map[string]any{
-			"type":        "object",
-			"description": f.Description,
+			"type": "object",
 			"properties": map[string]any{
 				"value": valueSchema(f),
 				"page":  nullable("integer"),
-				"quote": map[string]any{"type": []any{"string", "null"}, "description": "verbatim text from the page that contains the value"},
+				"quote": nullable("string"),
 			},
 			"required":             []string{"value", "page", "quote"},
 			"additionalProperties": false,

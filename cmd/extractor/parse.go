@@ -85,12 +85,7 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 		}
 		opts.Password = strings.TrimRight(string(b), "\r\n")
 	}
-	parseOne := func(path string) (pipeline.Document, error) {
-		if f.isolate {
-			return pdf.Isolation{Command: m.ChildCommand}.ParseFile(ctx, path, opts)
-		}
-		return pdf.ParseFile(ctx, path, opts)
-	}
+	parse := m.parser(opts, f.isolate)
 
 	// Parse with bounded concurrency; print in input order as results come.
 	results := make([]chan parseResult, len(files))
@@ -111,7 +106,7 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 			}
 			defer func() { <-sem }()
 			start := time.Now()
-			doc, err := parseOne(path)
+			doc, err := parse(ctx, path)
 			results[i] <- parseResult{path: path, doc: doc, err: err, dur: time.Since(start)}
 		}()
 	}
@@ -161,6 +156,20 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 		return errSomeFailed
 	}
 	return nil
+}
+
+// parser returns the function that parses one file: in a child process
+// (isolate) or in this one.
+func (m *Main) parser(opts pdf.Options, isolate bool) func(context.Context, string) (pipeline.Document, error) {
+	if isolate {
+		iso := pdf.Isolation{Command: m.ChildCommand}
+		return func(ctx context.Context, path string) (pipeline.Document, error) {
+			return iso.ParseFile(ctx, path, opts)
+		}
+	}
+	return func(ctx context.Context, path string) (pipeline.Document, error) {
+		return pdf.ParseFile(ctx, path, opts)
+	}
 }
 
 // reason is the one-line explanation of a failed parse.
