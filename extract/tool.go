@@ -32,8 +32,8 @@ type tool struct {
 
 // Bounds for strings and lists when a tool is bounded.
 const (
-	maxValueChars = 200
-	maxQuoteChars = 300
+	maxValueChars = 120
+	maxQuoteChars = 200
 	maxListItems  = 300
 )
 

@@ -31,7 +31,7 @@ func TestConformance(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	// The server has 4096-token slots; a slow CPU model needs a long
 	// timeout; bounded strings make its grammar close every string.
-	os.WriteFile(cfg, []byte("llm:\n  context_tokens: 4096\n  max_output_tokens: 1024\n  timeout: 10m\n  max_attempts: 3\n  bounded: true\n"), 0o644)
+	os.WriteFile(cfg, []byte("llm:\n  context_tokens: 4096\n  max_output_tokens: 1280\n  timeout: 10m\n  max_attempts: 3\n  bounded: true\n"), 0o644)
 	samples := testenv.Testdata(t, "invoices")
 	r := run(t, nil, "run", "--config", cfg, "--extractor", "llm", "--llm-base-url", url, "--llm-model", "tiny-qwen",
 		"--concurrency", "2", "--out", out, samples)
