@@ -1,5 +1,5 @@
 # extractor: the two set-up commands on a fresh Debian machine are
-#   make demo   parse the bundled sample invoices and print a summary
+#   make demo   extract the bundled sample invoices and print a table of key fields
 #   make test   install what is missing, start PostgreSQL+pgvector, vet and test
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -11,7 +11,7 @@ BENCHTIME ?= 1x
 .PHONY: help demo test build bench fuzz lint conformance db-start db-stop samples
 
 help:
-	@echo "make demo    parse the bundled sample invoices (testdata/invoices) and print a per-document summary"
+	@echo "make demo    extract the bundled sample invoices (testdata/invoices): a table of documents x key fields"
 	@echo "make test    install missing system packages, start a local PostgreSQL with pgvector, go vet, go test"
 	@echo "make bench   parse benchmark against pdftotext -layout (needs ../shared/corpus)"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
@@ -20,7 +20,7 @@ help:
 	@echo "make conformance  run the extractor against a real llama-server with a tiny random model (first build 10-20 min)"
 
 demo:
-	$(GO) run ./cmd/extractor parse --summary testdata/invoices
+	$(GO) run ./cmd/extractor run --format table testdata/invoices
 
 test:
 	scripts/test.sh

@@ -1,8 +1,9 @@
-// Package evals scores pipeline outputs against labelled data. So far it
-// owns datasets: folders in the shared corpus format (dataset.jsonl plus
-// files/), labelled with the invoice or nda schema, or hostile rows that
-// state the outcome a robust parser must reach. Scorers, business metrics,
-// reports and gates come later; running the pipeline is not its job.
+// Package evals scores pipeline outputs against labelled data. It owns
+// datasets (folders in the shared corpus format: dataset.jsonl plus files/,
+// labelled with the invoice or nda schema, or hostile rows that state the
+// outcome a robust parser must reach), typed field comparison, and accuracy
+// macro-averaged per group. Business metrics, reports and gates come next;
+// running the pipeline is not its job.
 package evals
 
 import (
