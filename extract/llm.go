@@ -60,8 +60,12 @@ type LLMConfig struct {
 	// MaxAttempts bounds the answers asked for, re-asks included
 	// (default 3).
 	MaxAttempts int
-	// MaxOutputTokens caps each answer (default 4096).
+	// MaxOutputTokens caps each answer (default 4096). It is sent as
+	// max_completion_tokens, OpenAI's current field (llama.cpp's server
+	// takes it too); LegacyMaxTokens sends max_tokens instead, for
+	// servers that only know the old field.
 	MaxOutputTokens int
+	LegacyMaxTokens bool
 	// ContextTokens is the model's context window; the document is fitted
 	// into what the instructions and the answer leave (default 128000).
 	ContextTokens int
@@ -218,7 +222,11 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 		}}},
 		Temperature: float32(l.cfg.Temperature),
 		Seed:        &l.cfg.Seed,
-		MaxTokens:   l.cfg.MaxOutputTokens,
+	}
+	if l.cfg.LegacyMaxTokens {
+		req.MaxTokens = l.cfg.MaxOutputTokens //lint:ignore SA1019 some OpenAI-compatible servers know only max_tokens
+	} else {
+		req.MaxCompletionTokens = l.cfg.MaxOutputTokens
 	}
 	if l.cfg.Temperature == 0 {
 		// go-openai drops a zero temperature (omitempty), which would let

@@ -407,6 +407,34 @@ func (s stubExtractor) Extract(context.Context, pipeline.Document, pipeline.Sche
 	return s.x, nil
 }
 
+// The second opinion feeds confidence: agreement raises it, disagreement
+// lowers it and is an issue.
+func TestLLMSecondOpinion(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	srv.ChatSequence(llmtest.ToolCall("record_invoice", args(t, validArgs)))
+	second := stubExtractor{pipeline.Extraction{Fields: map[string]pipeline.Field{
+		"invoice_number": {Value: "RE-2024-0042"},
+		"total_amount":   {Value: "999.00"},
+	}}}
+	x, err := newTestLLM(t, srv, func(c *LLMConfig) { c.Second = second }).Extract(context.Background(), invoiceDoc(), mustBuiltin(t, "invoice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, d := x.Fields["invoice_number"].Confidence, x.Fields["total_amount"].Confidence; a != 1 || d >= a {
+		t.Errorf("confidence agreeing %v, disagreeing %v", a, d)
+	}
+	found := false
+	for _, i := range x.Issues {
+		found = found || (i.Field == "total_amount" && i.Code == pipeline.IssueDisagree)
+	}
+	if !found {
+		t.Errorf("issues = %+v", x.Issues)
+	}
+	if req := srv.Requests()[0].Chat; req.MaxCompletionTokens == nil || *req.MaxCompletionTokens != 4096 || req.MaxTokens != nil {
+		t.Errorf("max tokens: completion %v, legacy %v", req.MaxCompletionTokens, req.MaxTokens)
+	}
+}
+
 func TestLLMUnpricedModel(t *testing.T) {
 	srv := llmtest.NewServer(t)
 	srv.ChatSequence(llmtest.ToolCall("record_invoice", args(t, validArgs)).Usage(100, 10))

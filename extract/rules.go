@@ -634,15 +634,6 @@ func summaryLine(l *textLine) bool {
 	return false
 }
 
-func firstTextCell(l *textLine) int {
-	for i, c := range l.cells {
-		if strings.IndexFunc(c.text, unicode.IsLetter) >= 0 {
-			return i
-		}
-	}
-	return -1
-}
-
 // ---------------------------------------------------------------- values next to labels
 
 // ruleValue is a value read from the page with its evidence and a score.
@@ -658,7 +649,6 @@ type ruleValue struct {
 	score float64
 	// value is the normalized form, for comparing candidates.
 	value string
-	cur   string
 }
 
 func (f ruleValue) field() pipeline.Field {

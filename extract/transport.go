@@ -69,17 +69,6 @@ func withRetryCounter(ctx context.Context) (context.Context, *int) {
 	return context.WithValue(ctx, retriesKey{}, n), n
 }
 
-// retryable is a failed try worth repeating; resp, when set, is the last
-// response (its body buffered), handed to the caller if retries run out
-// so the client can report the provider's error message.
-type retryable struct {
-	err  error
-	resp *http.Response
-}
-
-func (e *retryable) Error() string { return e.err.Error() }
-func (e *retryable) Unwrap() error { return e.err }
-
 func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	p := d.policy.withDefaults()
 	ctx := req.Context()

@@ -28,6 +28,7 @@ type llmConfig struct {
 	ToolChoice      string        `yaml:"tool_choice"`
 	MaxAttempts     int           `yaml:"max_attempts"`
 	MaxOutputTokens int           `yaml:"max_output_tokens"`
+	LegacyMaxTokens bool          `yaml:"legacy_max_tokens"`
 	ContextTokens   int           `yaml:"context_tokens"`
 	Timeout         time.Duration `yaml:"timeout"`
 	MaxRetries      int           `yaml:"max_retries"`

@@ -127,7 +127,7 @@ func (m *Main) extractorFor(f runFlags, cfg config, schema pipeline.Schema) (ex 
 	llmCfg := extract.LLMConfig{
 		BaseURL: lc.BaseURL, APIKey: key, Model: lc.Model, Azure: lc.Azure, APIVersion: lc.APIVersion,
 		Temperature: lc.Temperature, Seed: lc.Seed, Strict: strict, Bounded: lc.Bounded, ToolChoice: lc.ToolChoice,
-		MaxAttempts: lc.MaxAttempts, MaxOutputTokens: lc.MaxOutputTokens, ContextTokens: lc.ContextTokens,
+		MaxAttempts: lc.MaxAttempts, MaxOutputTokens: lc.MaxOutputTokens, LegacyMaxTokens: lc.LegacyMaxTokens, ContextTokens: lc.ContextTokens,
 		RequestTimeout: lc.Timeout, Retry: extract.RetryPolicy{MaxRetries: lc.MaxRetries}, Prices: &prices,
 	}
 	if schema.Name == "invoice" {

@@ -162,7 +162,7 @@ func TestRunLLM(t *testing.T) {
 		}
 		return llmtest.ToolCall("record_invoice", invoiceArgs(map[string][3]any{
 			"invoice_number": {"RE-20221127/3", 1, "Rechnungsnr. RE-20221127/3"}, // the page pads with spaces
-			"total_amount":   {"9.999,99 €", 1, "Gesamtbetrag 9.999,99 €"}, // not on the page
+			"total_amount":   {"9.999,99 €", 1, "Gesamtbetrag 9.999,99 €"},       // not on the page
 		})).Usage(1100, 80)
 	})
 	out := filepath.Join(t.TempDir(), "r.jsonl")

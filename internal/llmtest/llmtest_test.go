@@ -72,7 +72,7 @@ func TestChatForcedToolCall(t *testing.T) {
 		},
 		Temperature: 0.2,
 		Seed:        &seed,
-		MaxTokens:   256,
+		MaxTokens:   256, //lint:ignore SA1019 the fake must decode the legacy field too
 	})
 	if err != nil {
 		t.Fatalf("CreateChatCompletion: %v", err)
