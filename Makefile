@@ -38,6 +38,9 @@ fuzz:
 	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzContent$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzCMap$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./extract -run '^$$' -fuzz '^FuzzParseSchema$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./extract -run '^$$' -fuzz '^FuzzToolArguments$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./extract -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
