@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -109,32 +108,27 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 	parse := m.parser(pdf.Options{Timeout: f.timeout}, f.isolate)
 
 	scores := make([]evals.RowScore, len(jobs))
-	sem := make(chan struct{}, max(1, f.concurrency))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	failed := 0
-	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			name := firstNonEmpty(f.schema, j.row.Schema)
-			var x pipeline.Extraction
-			doc, err := parse(ctx, j.ds.Path(j.row))
-			if err == nil {
-				x, err = extractors[name].Extract(ctx, doc, schemas[name])
-			}
-			if err != nil {
-				mu.Lock()
-				failed++
-				fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", j.row.ID, reason(err))
-				mu.Unlock()
-			}
-			scores[i] = evals.ScoreRow(j.row, x) // a failed document scores as all missed
-		}()
+	err = ordered(ctx, len(jobs), f.concurrency, func(ctx context.Context, i int) error {
+		j := jobs[i]
+		name := firstNonEmpty(f.schema, j.row.Schema)
+		var x pipeline.Extraction
+		doc, err := parse(ctx, j.ds.Path(j.row))
+		if err == nil {
+			x, err = extractors[name].Extract(ctx, doc, schemas[name])
+		}
+		scores[i] = evals.ScoreRow(j.row, x) // a failed document scores as all missed
+		return err
+	}, func(i int, err error) error {
+		if err != nil {
+			failed++
+			fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", jobs[i].row.ID, reason(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

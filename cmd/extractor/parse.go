@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -87,31 +86,6 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 	}
 	parse := m.parser(opts, f.isolate)
 
-	// Parse with bounded concurrency; print in input order as results come.
-	results := make([]chan parseResult, len(files))
-	for i := range results {
-		results[i] = make(chan parseResult, 1)
-	}
-	sem := make(chan struct{}, max(1, f.concurrency))
-	var wg sync.WaitGroup
-	for i, path := range files {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] <- parseResult{path: path, err: ctx.Err()}
-				return
-			}
-			defer func() { <-sem }()
-			start := time.Now()
-			doc, err := parse(ctx, path)
-			results[i] <- parseResult{path: path, doc: doc, err: err, dur: time.Since(start)}
-		}()
-	}
-	defer wg.Wait()
-
 	var tw *tabwriter.Writer
 	if f.summary {
 		tw = tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
@@ -120,8 +94,11 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 	enc := json.NewEncoder(m.Stdout)
 	failed, pages := 0, 0
 	start := time.Now()
-	for i := range files {
-		r := <-results[i]
+	err = ordered(ctx, len(files), f.concurrency, func(ctx context.Context, i int) parseResult {
+		t0 := time.Now()
+		doc, err := parse(ctx, files[i])
+		return parseResult{path: files[i], doc: doc, err: err, dur: time.Since(t0)}
+	}, func(_ int, r parseResult) error {
 		pages += len(r.doc.Pages)
 		if r.err != nil {
 			failed++
@@ -141,12 +118,14 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.path, id, len(r.doc.Pages), r.doc.TextPages(), lines, words, r.dur.Milliseconds(), status)
 		case r.err != nil:
 		case f.json:
-			if err := enc.Encode(r.doc); err != nil {
-				return err
-			}
+			return enc.Encode(r.doc)
 		default:
 			writeText(m.Stdout, r.doc, len(files) > 1)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if f.summary {
 		tw.Flush()

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -194,48 +193,28 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	}
 	parse := m.parser(pdf.Options{Timeout: f.timeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, f.isolate)
 
-	results := make([]chan runResult, len(files))
-	for i := range results {
-		results[i] = make(chan runResult, 1)
-	}
-	sem := make(chan struct{}, max(1, f.concurrency))
-	var wg sync.WaitGroup
-	for i, path := range files {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] <- runResult{path: path, err: ctx.Err()}
-				return
-			}
-			defer func() { <-sem }()
-			start := time.Now()
-			r := runResult{path: path}
-			r.doc, r.err = parse(ctx, path)
-			if r.err == nil {
-				x, err := ex.Extract(ctx, r.doc, schema)
-				r.x, r.err = &x, err
-			}
-			r.duration = time.Since(start)
-			results[i] <- r
-		}()
-	}
-	defer wg.Wait()
-
 	w := newResultWriter(f.format, out, schema)
 	var sum runSummary
 	start := time.Now()
-	for i := range files {
-		r := <-results[i]
+	err = ordered(ctx, len(files), f.concurrency, func(ctx context.Context, i int) runResult {
+		t0 := time.Now()
+		r := runResult{path: files[i]}
+		r.doc, r.err = parse(ctx, files[i])
+		if r.err == nil {
+			x, err := ex.Extract(ctx, r.doc, schema)
+			r.x, r.err = &x, err
+		}
+		r.duration = time.Since(t0)
+		return r
+	}, func(_ int, r runResult) error {
 		sum.add(r)
 		if r.err != nil {
 			fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", r.path, reason(r.err))
 		}
-		if err := w.write(r); err != nil {
-			return err
-		}
+		return w.write(r)
+	})
+	if err != nil {
+		return err
 	}
 	if err := w.flush(); err != nil {
 		return err

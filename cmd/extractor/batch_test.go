@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestOrdered(t *testing.T) {
+	var running, peak atomic.Int32
+	var got []int
+	err := ordered(context.Background(), 20, 3, func(ctx context.Context, i int) int {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(time.Duration(20-i) * time.Millisecond) // later inputs finish first
+		running.Add(-1)
+		return i * i
+	}, func(i, r int) error {
+		if r != i*i {
+			t.Errorf("result %d for input %d", r, i)
+		}
+		got = append(got, i)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("emitted out of order: %v", got)
+		}
+	}
+	if len(got) != 20 || peak.Load() > 3 {
+		t.Errorf("%d results, peak concurrency %d (limit 3)", len(got), peak.Load())
+	}
+	stop := errors.New("stop")
+	cancelled := atomic.Int32{}
+	err = ordered(context.Background(), 10, 2, func(ctx context.Context, i int) int {
+		select {
+		case <-ctx.Done():
+			cancelled.Add(1)
+		case <-time.After(50 * time.Millisecond):
+		}
+		return i
+	}, func(i, r int) error { return stop })
+	if !errors.Is(err, stop) || cancelled.Load() == 0 {
+		t.Errorf("err %v, cancelled %d: a failing emit must stop the rest", err, cancelled.Load())
+	}
+}
