@@ -12,6 +12,52 @@ import (
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
+// ValidatorVersion changes whenever Finalize (or Normalize, Ground) may
+// judge the same reading differently; it is part of the validate step's
+// cache key.
+const ValidatorVersion = "validate/1"
+
+// Checks is the pipeline's Validator: Finalize as a step.
+type Checks struct{}
+
+// Validate returns x with its values checked; see Finalize.
+func (Checks) Validate(doc pipeline.Document, s pipeline.Schema, x pipeline.Extraction, second *pipeline.Extraction) pipeline.Extraction {
+	x = cloneExtraction(x)
+	Finalize(doc, s, &x, second)
+	return x
+}
+
+// Version of the checks.
+func (Checks) Version() string { return ValidatorVersion }
+
+// cloneExtraction copies the maps and slices Finalize changes, so the raw
+// reading passed in stays as it was (it is cached and hashed as such).
+func cloneExtraction(x pipeline.Extraction) pipeline.Extraction {
+	fields := make(map[string]pipeline.Field, len(x.Fields))
+	for k, v := range x.Fields {
+		fields[k] = v
+	}
+	x.Fields = fields
+	if x.Lists != nil {
+		lists := make(map[string][]pipeline.Item, len(x.Lists))
+		for k, items := range x.Lists {
+			cp := make([]pipeline.Item, len(items))
+			for i, it := range items {
+				f := make(map[string]pipeline.Field, len(it.Fields))
+				for fk, fv := range it.Fields {
+					f[fk] = fv
+				}
+				it.Fields = f
+				cp[i] = it
+			}
+			lists[k] = cp
+		}
+		x.Lists = lists
+	}
+	x.Issues = append([]pipeline.Issue(nil), x.Issues...)
+	return x
+}
+
 // Finalize runs the deterministic checks on what an extractor read (fields
 // with Raw and Evidence): every value is normalized and validated against
 // its spec, checked against the page it cites, the business rules are

@@ -14,6 +14,11 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 	"github.com/tiktoken-go/tokenizer"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/prompts"
@@ -74,9 +79,21 @@ type LLMConfig struct {
 	Retry          RetryPolicy
 	// Prices turn usage into cost (default: the built-in table).
 	Prices *tracing.PriceTable
-	// Second, when set, is run on the same document as a second opinion:
-	// agreement raises a field's confidence, disagreement is an issue.
-	Second pipeline.Extractor
+	// RequestsPerMinute and TokensPerMinute, when set, bound the calls to
+	// the provider. One LLM serves a whole batch, so the limits are shared
+	// by every document in flight. Tokens are counted before the call:
+	// the prompt plus the answer's cap, as providers count them.
+	RequestsPerMinute int
+	TokensPerMinute   int
+	// TracerProvider gives the spans of model calls and their HTTP tries
+	// (default: the global provider).
+	TracerProvider trace.TracerProvider
+	// Provider names the service for gen_ai.provider.name (default:
+	// "openai", or "azure.ai.openai" with Azure).
+	Provider string
+	// CaptureContent records prompts and answers on spans. Off by
+	// default: invoices carry bank details and personal data.
+	CaptureContent bool
 }
 
 func (c LLMConfig) withDefaults() LLMConfig {
@@ -102,6 +119,15 @@ func (c LLMConfig) withDefaults() LLMConfig {
 		p := tracing.DefaultPrices()
 		c.Prices = &p
 	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
+	}
+	if c.Provider == "" {
+		c.Provider = tracing.ProviderOpenAI
+		if c.Azure {
+			c.Provider = tracing.ProviderAzureAIOpenAI
+		}
+	}
 	return c
 }
 
@@ -119,6 +145,8 @@ type LLM struct {
 	// not have: their vocabularies and chat templates (which render tools
 	// verbosely) take more tokens than cl100k counts.
 	countScale float64
+	tracer     trace.Tracer
+	rpm, tpm   *rate.Limiter
 }
 
 // NewLLM checks the configuration and builds the client.
@@ -143,7 +171,9 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		oc = openai.DefaultConfig(cfg.APIKey)
 		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
-	oc.HTTPClient = &retryingDoer{client: NewHTTPClient(cfg.RequestTimeout), policy: cfg.Retry}
+	hc := NewHTTPClient(cfg.RequestTimeout)
+	hc.Transport = tracing.HTTPTransport(hc.Transport, cfg.TracerProvider) // a span per HTTP try
+	oc.HTTPClient = &retryingDoer{client: hc, policy: cfg.Retry}
 	l := &LLM{cfg: cfg, client: openai.NewClientWithConfig(oc), tools: map[string]*tool{}, countScale: 1}
 	var err error
 	if l.system, err = prompts.Get("extract_system"); err != nil {
@@ -156,6 +186,13 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		return nil, err
 	}
 	l.promptVersion = prompts.Version(l.system, l.user, l.ask)
+	l.tracer = cfg.TracerProvider.Tracer("github.com/extractor-dev/extractor/extract")
+	if cfg.RequestsPerMinute > 0 {
+		l.rpm = rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), 1)
+	}
+	if cfg.TokensPerMinute > 0 {
+		l.tpm = rate.NewLimiter(rate.Limit(float64(cfg.TokensPerMinute)/60), cfg.TokensPerMinute)
+	}
 	if l.codec, err = tokenizer.ForModel(tokenizer.Model(cfg.Model)); err != nil {
 		// Not an OpenAI model: count with cl100k and a margin (measured:
 		// a Qwen model behind llama.cpp's server saw 27% more tokens).
@@ -196,10 +233,11 @@ func (l *LLM) count(s string) int {
 	return int(float64(n) * l.countScale)
 }
 
-// Extract asks the model for the schema's fields. Every attempt (re-asks
-// included) is recorded, and usage is summed over all of them whether the
-// document succeeds or not; on failure the returned Extraction still
-// carries the usage and attempts, with the error.
+// Extract asks the model for the schema's fields: raw values with their
+// page and quote (the checks are the Validator's step). Every attempt
+// (re-asks included) is recorded, and usage is summed over all of them
+// whether the document succeeds or not; on failure the returned
+// Extraction still carries the usage and attempts, with the error.
 func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Schema) (pipeline.Extraction, error) {
 	x := pipeline.Extraction{
 		DocumentID: doc.ID,
@@ -251,7 +289,11 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 			}
 		}
 		req.Messages = messages
-		actx, retries := withRetryCounter(ctx)
+		if err := l.wait(ctx, messages, toolTokens); err != nil {
+			return x, err
+		}
+		actx, span := l.startSpan(ctx, attempt, messages)
+		actx, retries := withRetryCounter(actx)
 		start := time.Now()
 		resp, err := l.client.CreateChatCompletion(actx, req)
 		rec := pipeline.Attempt{Number: attempt, Retries: *retries, DurationMS: time.Since(start).Milliseconds()}
@@ -259,6 +301,7 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 			rec.Problem = err.Error()
 			x.Attempts = append(x.Attempts, rec)
 			x.Usage.Attempts = attempt
+			endSpan(span, rec, err.Error())
 			if ctx.Err() != nil {
 				return x, ctx.Err()
 			}
@@ -266,8 +309,14 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 		}
 		rec.ResponseID, rec.Model = resp.ID, resp.Model
 		rec.InputTokens, rec.OutputTokens = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
-		l.addUsage(&x.Usage, rec)
+		cost := l.addUsage(&x.Usage, rec)
 		x.Usage.Attempts = attempt
+		span.SetAttributes(tracing.ResponseID.String(resp.ID), tracing.ResponseModel.String(resp.Model),
+			tracing.UsageInputTokens.Int(rec.InputTokens), tracing.UsageOutputTokens.Int(rec.OutputTokens),
+			tracing.CostUSD.Float64(cost))
+		if l.cfg.CaptureContent && len(resp.Choices) > 0 {
+			span.SetAttributes(tracing.OutputMessages.String(mustJSON([]openai.ChatCompletionMessage{resp.Choices[0].Message})))
+		}
 
 		var problems []string
 		var reply []openai.ChatCompletionMessage
@@ -285,6 +334,7 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 			messages = append(messages, reply...)
 		}
 		x.Attempts = append(x.Attempts, rec)
+		endSpan(span, rec, rec.Problem)
 	}
 	if args == nil {
 		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueExtraction, Severity: pipeline.SeverityFail,
@@ -298,14 +348,22 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueTruncated, Severity: pipeline.SeverityWarn,
 			Message: fmt.Sprintf("pages %s did not fit the model's context and were read in part or not at all", pageList(omitted))})
 	}
-	var second *pipeline.Extraction
-	if l.cfg.Second != nil {
-		if sx, err := l.cfg.Second.Extract(ctx, doc, s); err == nil {
-			second = &sx
-		}
-	}
-	Finalize(doc, s, &x, second)
 	return x, nil
+}
+
+// LLMVersion is the version of the LLM extractor's own code.
+const LLMVersion = "llm/1"
+
+// Version names everything that can change what the model reads: the
+// code, endpoint, model, sampling and budget settings, and the prompts.
+func (l *LLM) Version() string {
+	host := l.cfg.BaseURL
+	if u, err := url.Parse(l.cfg.BaseURL); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	c := l.cfg
+	return fmt.Sprintf("%s endpoint=%s model=%s temperature=%g seed=%d max_output=%d context=%d strict=%t bounded=%t tool_choice=%s attempts=%d prompt=%s",
+		LLMVersion, host, c.Model, c.Temperature, c.Seed, c.MaxOutputTokens, c.ContextTokens, c.Strict, c.Bounded, c.ToolChoice, c.MaxAttempts, l.promptVersion)
 }
 
 // answer reads the model's message: the arguments of a call to our tool,
@@ -424,13 +482,69 @@ func otherToolReplies(msg openai.ChatCompletionMessage, skip string) []openai.Ch
 	return out
 }
 
-func (l *LLM) addUsage(u *pipeline.Usage, a pipeline.Attempt) {
+func (l *LLM) addUsage(u *pipeline.Usage, a pipeline.Attempt) float64 {
 	u.InputTokens += a.InputTokens
 	u.OutputTokens += a.OutputTokens
-	if cost, ok := l.cfg.Prices.Cost(l.cfg.Model, a.InputTokens, a.OutputTokens); ok {
+	cost, ok := l.cfg.Prices.Cost(l.cfg.Model, a.InputTokens, a.OutputTokens)
+	if ok {
 		u.CostUSD += cost
 		u.Prices = l.cfg.Prices.Version
 	}
+	return cost
+}
+
+// wait takes the request's share of the rate limits.
+func (l *LLM) wait(ctx context.Context, messages []openai.ChatCompletionMessage, toolTokens int) error {
+	if l.rpm != nil {
+		if err := l.rpm.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if l.tpm != nil {
+		n := toolTokens + l.cfg.MaxOutputTokens
+		for _, m := range messages {
+			n += l.count(m.Content)
+			for _, c := range m.ToolCalls {
+				n += l.count(c.Function.Arguments)
+			}
+		}
+		if err := l.tpm.WaitN(ctx, min(n, l.tpm.Burst())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startSpan opens the CLIENT span of one model call, named and attributed
+// per the OpenTelemetry GenAI conventions. Re-asks are spans of their own,
+// siblings under the extract step.
+func (l *LLM) startSpan(ctx context.Context, attempt int, messages []openai.ChatCompletionMessage) (context.Context, trace.Span) {
+	attrs := []attribute.KeyValue{
+		tracing.OperationName.String(tracing.OperationChat),
+		tracing.ProviderName.String(l.cfg.Provider),
+		tracing.RequestModel.String(l.cfg.Model),
+		tracing.RequestTemperature.Float64(l.cfg.Temperature),
+		tracing.RequestSeed.Int(l.cfg.Seed),
+		tracing.RequestMaxTokens.Int(l.cfg.MaxOutputTokens),
+		tracing.Attempt.Int(attempt),
+		tracing.PromptVersion.String(l.promptVersion),
+	}
+	if l.cfg.CaptureContent {
+		attrs = append(attrs, tracing.InputMessages.String(mustJSON(messages)))
+	}
+	return l.tracer.Start(ctx, tracing.GenAISpanName(tracing.OperationChat, l.cfg.Model),
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+}
+
+func endSpan(span trace.Span, rec pipeline.Attempt, problem string) {
+	if rec.FinishReason != "" {
+		span.SetAttributes(tracing.ResponseFinishReasons.StringSlice([]string{rec.FinishReason}))
+	}
+	span.SetAttributes(tracing.Retries.Int(rec.Retries))
+	if problem != "" {
+		span.SetStatus(codes.Error, problem)
+	}
+	span.End()
 }
 
 // prompt renders the system and user messages, fitting the document into

@@ -135,9 +135,6 @@ func TestLLMForcesTheToolAndReadsEvidence(t *testing.T) {
 	if len(x.Attempts) != 1 || x.Attempts[0].ResponseID == "" || x.Attempts[0].FinishReason != "tool_calls" {
 		t.Errorf("attempts = %+v", x.Attempts)
 	}
-	if _, ok := x.Fields["due_date"]; !ok {
-		t.Errorf("every schema field must be present in the extraction (empty when not printed)")
-	}
 }
 
 // The re-ask protocol: the assistant's tool call goes back, followed by a
@@ -401,37 +398,37 @@ func TestLLMFitsLongDocuments(t *testing.T) {
 	}
 }
 
-type stubExtractor struct{ x pipeline.Extraction }
 
-func (s stubExtractor) Extract(context.Context, pipeline.Document, pipeline.Schema) (pipeline.Extraction, error) {
-	return s.x, nil
+func TestLLMMaxTokensField(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	srv.ChatSequence(llmtest.ToolCall("record_invoice", args(t, validArgs)), llmtest.ToolCall("record_invoice", args(t, validArgs)))
+	newTestLLM(t, srv, nil).Extract(context.Background(), invoiceDoc(), mustBuiltin(t, "invoice"))
+	newTestLLM(t, srv, func(c *LLMConfig) { c.LegacyMaxTokens = true }).Extract(context.Background(), invoiceDoc(), mustBuiltin(t, "invoice"))
+	a, b := srv.Requests()[0].Chat, srv.Requests()[1].Chat
+	if a.MaxCompletionTokens == nil || *a.MaxCompletionTokens != 4096 || a.MaxTokens != nil {
+		t.Errorf("default: completion %v, legacy %v", a.MaxCompletionTokens, a.MaxTokens)
+	}
+	if b.MaxTokens == nil || *b.MaxTokens != 4096 || b.MaxCompletionTokens != nil {
+		t.Errorf("legacy: completion %v, legacy %v", b.MaxCompletionTokens, b.MaxTokens)
+	}
 }
 
-// The second opinion feeds confidence: agreement raises it, disagreement
-// lowers it and is an issue.
-func TestLLMSecondOpinion(t *testing.T) {
+func TestLLMVersion(t *testing.T) {
 	srv := llmtest.NewServer(t)
-	srv.ChatSequence(llmtest.ToolCall("record_invoice", args(t, validArgs)))
-	second := stubExtractor{pipeline.Extraction{Fields: map[string]pipeline.Field{
-		"invoice_number": {Value: "RE-2024-0042"},
-		"total_amount":   {Value: "999.00"},
-	}}}
-	x, err := newTestLLM(t, srv, func(c *LLMConfig) { c.Second = second }).Extract(context.Background(), invoiceDoc(), mustBuiltin(t, "invoice"))
-	if err != nil {
-		t.Fatal(err)
+	a := newTestLLM(t, srv, nil).Version()
+	for _, mod := range []func(*LLMConfig){
+		func(c *LLMConfig) { c.Model = "gpt-4o" },
+		func(c *LLMConfig) { c.Temperature = 0.5 },
+		func(c *LLMConfig) { c.Seed = 1 },
+		func(c *LLMConfig) { c.BaseURL = "http://other.example/v1" },
+		func(c *LLMConfig) { c.Bounded = true },
+	} {
+		if b := newTestLLM(t, srv, mod).Version(); b == a {
+			t.Errorf("version %q did not change with a setting", b)
+		}
 	}
-	if a, d := x.Fields["invoice_number"].Confidence, x.Fields["total_amount"].Confidence; a != 1 || d >= a {
-		t.Errorf("confidence agreeing %v, disagreeing %v", a, d)
-	}
-	found := false
-	for _, i := range x.Issues {
-		found = found || (i.Field == "total_amount" && i.Code == pipeline.IssueDisagree)
-	}
-	if !found {
-		t.Errorf("issues = %+v", x.Issues)
-	}
-	if req := srv.Requests()[0].Chat; req.MaxCompletionTokens == nil || *req.MaxCompletionTokens != 4096 || req.MaxTokens != nil {
-		t.Errorf("max tokens: completion %v, legacy %v", req.MaxCompletionTokens, req.MaxTokens)
+	if !strings.Contains(a, "prompt=") || strings.Contains(a, "test-key") {
+		t.Errorf("version %q: must name the prompt and never the key", a)
 	}
 }
 

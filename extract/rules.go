@@ -48,8 +48,10 @@ func (Rules) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sche
 		return pipeline.Extraction{}, err
 	}
 	x := pipeline.Extraction{
-		Extractor: pipeline.ExtractorRef{Kind: "rules", Version: RulesVersion},
-		Fields:    map[string]pipeline.Field{},
+		DocumentID: doc.ID,
+		Schema:     s.Ref(),
+		Extractor:  pipeline.ExtractorRef{Kind: "rules", Version: RulesVersion},
+		Fields:     map[string]pipeline.Field{},
 	}
 	r := readInvoiceRules(doc)
 	for _, spec := range s.Fields {
@@ -63,9 +65,11 @@ func (Rules) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sche
 			x.Fields[spec.Name] = f
 		}
 	}
-	Finalize(doc, s, &x, nil)
 	return x, nil
 }
+
+// Version is the rules' version: they have no settings.
+func (Rules) Version() string { return RulesVersion }
 
 // ---------------------------------------------------------------- page model
 

@@ -38,7 +38,7 @@ func TestRulesShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := Rules{}.Extract(context.Background(), doc, schema)
+	x, err := rulesExtract(context.Background(), doc, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func rulesAccuracy(t testing.TB, dir string, qualities ...string) (map[string]fl
 			t.Errorf("%s: %v", r.ID, err)
 			continue
 		}
-		x, err := Rules{}.Extract(context.Background(), doc, schema)
+		x, err := rulesExtract(context.Background(), doc, schema)
 		if err != nil {
 			t.Fatalf("%s: %v", r.ID, err)
 		}
@@ -277,7 +277,7 @@ func TestRulesEvidence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, err := Rules{}.Extract(context.Background(), doc, schema)
+		x, err := rulesExtract(context.Background(), doc, schema)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +341,7 @@ func checkRules(t *testing.T, doc pipeline.Document, want map[string]string, ite
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := Rules{}.Extract(context.Background(), doc, schema)
+	x, err := rulesExtract(context.Background(), doc, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,19 +567,19 @@ Gesamtbetrag 120,00 €
 
 func TestRulesExtractAPI(t *testing.T) {
 	doc := layoutDoc("Invoice no. 12345\nTotal 10.00 EUR")
-	if _, err := (Rules{}).Extract(context.Background(), doc, pipeline.Schema{Name: "empty"}); err == nil {
+	if _, err := rulesExtract(context.Background(), doc, pipeline.Schema{Name: "empty"}); err == nil {
 		t.Error("a schema without fields: want an error")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := (Rules{}).Extract(ctx, doc, pipeline.Schema{Name: "x", Fields: []pipeline.FieldSpec{{Name: "a", Type: pipeline.TypeString}}}); err == nil {
+	if _, err := rulesExtract(ctx, doc, pipeline.Schema{Name: "x", Fields: []pipeline.FieldSpec{{Name: "a", Type: pipeline.TypeString}}}); err == nil {
 		t.Error("a cancelled context: want an error")
 	}
 	nda, err := Builtin("nda")
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := Rules{}.Extract(context.Background(), doc, nda)
+	x, err := rulesExtract(context.Background(), doc, nda)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,11 +592,11 @@ func TestRulesExtractAPI(t *testing.T) {
 		t.Errorf("extractor %+v", x.Extractor)
 	}
 	// an empty document reads nothing and does not panic
-	if _, err := (Rules{}).Extract(context.Background(), pipeline.Document{}, nda); err != nil {
+	if _, err := rulesExtract(context.Background(), pipeline.Document{}, nda); err != nil {
 		t.Error(err)
 	}
 	inv, _ := Builtin("invoice")
-	if _, err := (Rules{}).Extract(context.Background(), pipeline.Document{Pages: []pipeline.Page{{Number: 1}}}, inv); err != nil {
+	if _, err := rulesExtract(context.Background(), pipeline.Document{Pages: []pipeline.Page{{Number: 1}}}, inv); err != nil {
 		t.Error(err)
 	}
 }
@@ -619,7 +619,7 @@ func BenchmarkRulesSampleSet(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		for _, doc := range docs {
-			if _, err := (Rules{}).Extract(context.Background(), doc, schema); err != nil {
+			if _, err := rulesExtract(context.Background(), doc, schema); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -647,7 +647,7 @@ func BenchmarkRulesLongInvoice(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		x, err := (Rules{}).Extract(context.Background(), doc, schema)
+		x, err := rulesExtract(context.Background(), doc, schema)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -927,4 +927,14 @@ func TestDocumentConventions(t *testing.T) {
 			t.Errorf("%q: decimal %c, order %d; want %c, %d", c.text, d.dec, d.order, c.dec, c.order)
 		}
 	}
+}
+
+// rulesExtract reads with the rules and runs the checks, as the pipeline's
+// extract and validate steps do.
+func rulesExtract(ctx context.Context, doc pipeline.Document, s pipeline.Schema) (pipeline.Extraction, error) {
+	x, err := Rules{}.Extract(ctx, doc, s)
+	if err == nil {
+		x = Checks{}.Validate(doc, s, x, nil)
+	}
+	return x, err
 }

@@ -148,11 +148,16 @@ func (x Extraction) Failed() bool {
 	return false
 }
 
-// Extractor reads a schema's fields from a parsed document. It returns an
-// error only when it produced nothing usable; problems with single values
-// are Issues on the Extraction.
+// Extractor reads a schema's fields from a parsed document: raw values
+// with their evidence, as printed. The deterministic checks are the
+// Validator's job, in a step of their own. Extract returns an error only
+// when it produced nothing usable (the Extraction then still carries the
+// usage and attempts it cost).
 type Extractor interface {
 	Extract(ctx context.Context, doc Document, schema Schema) (Extraction, error)
+	// Version names the extractor, model and settings (prompt version
+	// included): everything that can change what it reads.
+	Version() string
 }
 
 // StepError is a failure of one step for one document.

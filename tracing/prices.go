@@ -1,7 +1,21 @@
-// Package tracing owns what every step needs to leave a record: the price
-// table that turns token usage into cost (and, as the pipeline grows,
-// OpenTelemetry setup and the GenAI attribute keys). It depends on no other
-// package of ours.
+// Package tracing owns what every step needs to leave a record:
+//
+//   - the attribute keys spans carry: the GenAI semantic conventions'
+//     gen_ai.* keys (kept here since the Go semconv packages dropped them)
+//     and our own extractor.* keys, plus GenAISpanName;
+//   - the price table that turns token usage into cost;
+//   - OpenTelemetry setup (Setup): a TracerProvider whose spans go through
+//     batch processors to a JSONL span file and/or OTLP, counting spans
+//     ended, exported and dropped; and HTTPTransport, which traces the
+//     LLM client's requests without headers or bodies;
+//   - the JSONL span format: JSONLExporter writes it, ReadSpans reads it
+//     back into Span values, Trees arranges them and WriteTree prints them
+//     for `extractor traces show`.
+//
+// It does not decide what to trace (the pipeline and the extractors start
+// their own spans, through the global provider unless given one), read the
+// environment (cmd passes a Config), or put spans in the database (the
+// store does). It depends on no other package of ours.
 package tracing
 
 import (

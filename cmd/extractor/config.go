@@ -17,21 +17,23 @@ type config struct {
 }
 
 type llmConfig struct {
-	BaseURL         string        `yaml:"base_url"`
-	Model           string        `yaml:"model"`
-	Azure           bool          `yaml:"azure"`
-	APIVersion      string        `yaml:"api_version"`
-	Temperature     float64       `yaml:"temperature"`
-	Seed            int           `yaml:"seed"`
-	Strict          *bool         `yaml:"strict"`
-	Bounded         bool          `yaml:"bounded"`
-	ToolChoice      string        `yaml:"tool_choice"`
-	MaxAttempts     int           `yaml:"max_attempts"`
-	MaxOutputTokens int           `yaml:"max_output_tokens"`
-	LegacyMaxTokens bool          `yaml:"legacy_max_tokens"`
-	ContextTokens   int           `yaml:"context_tokens"`
-	Timeout         time.Duration `yaml:"timeout"`
-	MaxRetries      int           `yaml:"max_retries"`
+	BaseURL           string        `yaml:"base_url"`
+	Model             string        `yaml:"model"`
+	Azure             bool          `yaml:"azure"`
+	APIVersion        string        `yaml:"api_version"`
+	Temperature       float64       `yaml:"temperature"`
+	Seed              int           `yaml:"seed"`
+	Strict            *bool         `yaml:"strict"`
+	Bounded           bool          `yaml:"bounded"`
+	ToolChoice        string        `yaml:"tool_choice"`
+	MaxAttempts       int           `yaml:"max_attempts"`
+	MaxOutputTokens   int           `yaml:"max_output_tokens"`
+	LegacyMaxTokens   bool          `yaml:"legacy_max_tokens"`
+	ContextTokens     int           `yaml:"context_tokens"`
+	Timeout           time.Duration `yaml:"timeout"`
+	MaxRetries        int           `yaml:"max_retries"`
+	RequestsPerMinute int           `yaml:"requests_per_minute"`
+	TokensPerMinute   int           `yaml:"tokens_per_minute"`
 }
 
 func loadConfig(path string) (config, error) {

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/extractor-dev/extractor/evals"
-	"github.com/extractor-dev/extractor/extract"
-	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
@@ -25,13 +25,14 @@ func (m *Main) evalCommand() *cobra.Command {
 	var f evalFlags
 	cmd := &cobra.Command{
 		Use:   "eval --dataset DIR [--dataset DIR ...]",
-		Short: "Run the extractor over labelled datasets and report field accuracy",
-		Long: `Run the extractor over datasets in the shared corpus format (dataset.jsonl and
+		Short: "Run the pipeline over labelled datasets and report field accuracy",
+		Long: `Run the pipeline over datasets in the shared corpus format (dataset.jsonl and
 files/) and score every labelled field with typed comparison (money as decimals,
 dates as dates, identifiers normalized, names fuzzily). Accuracy is reported per
 field, macro-averaged per group (repeated renderings of one document count once)
 and micro-averaged. Rows labelled "mismatch" or "unlabelled" and hostile rows
-are not scored; malformed rows are reported and skipped.`,
+are not scored; malformed rows are reported and skipped. Each eval is recorded
+as a run (one per schema), cached and traced like 'extractor run'.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(f.datasets) == 0 {
@@ -40,23 +41,16 @@ are not scored; malformed rows are reported and skipped.`,
 			return m.runEval(cmd.Context(), f)
 		},
 	}
+	m.addPipelineFlags(cmd, &f.runFlags)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.datasets, "dataset", nil, "dataset folder (repeatable)")
 	fl.StringVar(&f.report, "out", "", "write the metrics and per-row scores as JSON here")
-	fl.StringVar(&f.configPath, "config", "", "YAML config file (as for run)")
-	fl.StringVar(&f.schema, "schema", "", `schema (default: the dataset rows' own, "invoice" or "nda")`)
-	fl.StringVar(&f.extractor, "extractor", "auto", "llm, rules, or auto")
-	fl.StringVar(&f.baseURL, "llm-base-url", "", "OpenAI-compatible API base URL")
-	fl.StringVar(&f.model, "llm-model", "", "model name")
-	fl.StringVar(&f.prices, "prices", "", "price table JSON file")
-	fl.IntVar(&f.concurrency, "concurrency", 2, "documents processed at once")
-	fl.DurationVar(&f.timeout, "parse-timeout", pdf.DefaultTimeout, "time limit for parsing one file")
-	fl.BoolVar(&f.isolate, "isolate", true, "parse each file in a child process")
 	return cmd
 }
 
 type evalReport struct {
 	Datasets []string         `json:"datasets"`
+	Runs     []string         `json:"runs"`
 	Metrics  evals.Metrics    `json:"metrics"`
 	Rows     []evals.RowScore `json:"rows"`
 }
@@ -70,7 +64,8 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 		ds  *evals.Dataset
 		row evals.Row
 	}
-	var jobs []job
+	bySchema := map[string][]job{}
+	var order []string
 	for _, dir := range f.datasets {
 		ds, err := evals.Load(dir)
 		if ds == nil {
@@ -80,57 +75,71 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 			fmt.Fprintf(m.Stderr, "extractor: %s: rows rejected:\n%v\n", dir, err)
 		}
 		for _, r := range ds.Rows {
-			if !r.Hostile() && r.Schema != "" {
-				jobs = append(jobs, job{ds, r})
+			if r.Hostile() || r.Schema == "" {
+				continue
 			}
+			name := firstNonEmpty(f.schema, r.Schema)
+			if _, ok := bySchema[name]; !ok {
+				order = append(order, name)
+			}
+			bySchema[name] = append(bySchema[name], job{ds, r})
 		}
 	}
-	schemas := map[string]pipeline.Schema{}
-	extractors := map[string]pipeline.Extractor{}
-	for _, j := range jobs {
-		name := firstNonEmpty(f.schema, j.row.Schema)
-		if _, ok := schemas[name]; ok {
-			continue
+	var scores []evals.RowScore
+	var runs []string
+	failed := 0
+	for _, name := range order {
+		jobs := bySchema[name]
+		s := m.settings(f.runFlags, cfg)
+		s.Schema = name
+		files := make([]string, len(jobs))
+		for i, j := range jobs {
+			files[i], _ = filepath.Abs(j.ds.Path(j.row))
 		}
-		s, err := extract.LoadSchema(name)
-		if err != nil {
-			return usageError{err}
-		}
-		ex, note, err := m.extractorFor(f.runFlags, cfg, s)
+		ps, err := m.setupPipeline(ctx, s, files, nil, m.stateDir(f.state))
 		if err != nil {
 			return err
 		}
-		if note != "" {
-			fmt.Fprintln(m.Stderr, "extractor:", note)
+		if ps.note != "" {
+			fmt.Fprintln(m.Stderr, "extractor:", ps.note)
 		}
-		schemas[name], extractors[name] = s, ex
-	}
-	parse := m.parser(pdf.Options{Timeout: f.timeout}, f.isolate)
-
-	scores := make([]evals.RowScore, len(jobs))
-	failed := 0
-	err = ordered(ctx, len(jobs), f.concurrency, func(ctx context.Context, i int) error {
-		j := jobs[i]
-		name := firstNonEmpty(f.schema, j.row.Schema)
-		var x pipeline.Extraction
-		doc, err := parse(ctx, j.ds.Path(j.row))
-		if err == nil {
-			x, err = extractors[name].Extract(ctx, doc, schemas[name])
+		runs = append(runs, ps.run.ID)
+		part := make([]evals.RowScore, len(jobs))
+		var sum runSummary
+		err = ordered(ctx, len(jobs), f.concurrency, m.Stop, func(ctx context.Context, i int) pipeline.Result {
+			return ps.runner.Process(ctx, files[i])
+		}, func(i int) pipeline.Result {
+			return pipeline.Result{File: files[i], Interrupted: true, Err: errors.New("not started: the run was stopped")}
+		}, func(i int, r pipeline.Result) error {
+			sum.add(r)
+			ps.run.Spent.Add(r.Spent)
+			if r.Err != nil {
+				failed++
+				fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", jobs[i].row.ID, reason(r.Err))
+			}
+			x := pipeline.Extraction{}
+			if r.Extraction != nil && r.Err == nil {
+				x = *r.Extraction
+			}
+			part[i] = evals.ScoreRow(jobs[i].row, x) // a failed document scores as all missed
+			line, err := record(r, ps.schema, ps.run.ID)
+			if err != nil {
+				return err
+			}
+			return ps.rd.AddResult(line)
+		})
+		ps.run.Counts = sum.counts(ps.run.Counts, false)
+		status := "finished"
+		if sum.interrupted > 0 {
+			status = "interrupted"
 		}
-		scores[i] = evals.ScoreRow(j.row, x) // a failed document scores as all missed
-		return err
-	}, func(i int, err error) error {
+		if ferr := ps.finish(status); err == nil {
+			err = ferr
+		}
 		if err != nil {
-			failed++
-			fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", jobs[i].row.ID, reason(err))
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
+		scores = append(scores, part...)
 	}
 	metrics := evals.Aggregate(scores)
 	if err := metrics.WriteTable(m.Stdout); err != nil {
@@ -139,8 +148,9 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 	if failed > 0 {
 		fmt.Fprintf(m.Stdout, "%d documents failed to extract (scored as missed)\n", failed)
 	}
+	fmt.Fprintf(m.Stdout, "runs: %s\n", strings.Join(runs, " "))
 	if f.report != "" {
-		b, err := json.MarshalIndent(evalReport{Datasets: f.datasets, Metrics: metrics, Rows: scores}, "", "  ")
+		b, err := json.MarshalIndent(evalReport{Datasets: f.datasets, Runs: runs, Metrics: metrics, Rows: scores}, "", "  ")
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/extractor-dev/extractor/extract/pdf"
 )
@@ -24,9 +25,23 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == childArg {
 		os.Exit(pdf.ServeChild(os.Stdin, os.Stdout))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// A first Ctrl-C (or SIGTERM) asks batches to stop starting documents
+	// and let those in flight finish; a second one cancels them.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopping := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	m := NewMain()
+	m.Stop = stopping
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "\nextractor: stopping after the documents in flight (Ctrl-C again to interrupt them)")
+		close(stopping)
+		<-sigs
+		fmt.Fprintln(os.Stderr, "\nextractor: interrupting")
+		cancel()
+	}()
 	os.Exit(m.Run(ctx, os.Args[1:]))
 }
 
@@ -38,6 +53,10 @@ type Main struct {
 	Getenv         func(string) string
 	// ChildCommand runs the isolated PDF parser (this binary with childArg).
 	ChildCommand []string
+	// Terminal: Stderr is a terminal (progress bars instead of log lines).
+	Terminal bool
+	// Stop, when closed, asks batches to start no more documents.
+	Stop <-chan struct{}
 }
 
 // NewMain returns a Main wired to the process.
@@ -50,6 +69,7 @@ func NewMain() *Main {
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv:       os.Getenv,
 		ChildCommand: []string{exe, childArg},
+		Terminal:     term.IsTerminal(int(os.Stderr.Fd())),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,15 @@ func run(t *testing.T, env map[string]string, args ...string) result {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
+	if _, ok := env["EXTRACTOR_STATE"]; !ok {
+		// Each run gets a state directory of its own unless the test
+		// shares one on purpose: never the source tree.
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["EXTRACTOR_STATE"] = t.TempDir()
+	}
 	m := &Main{
 		Stdin:  strings.NewReader(""),
 		Stdout: &stdout, Stderr: &stderr,

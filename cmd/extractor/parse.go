@@ -94,10 +94,12 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 	enc := json.NewEncoder(m.Stdout)
 	failed, pages := 0, 0
 	start := time.Now()
-	err = ordered(ctx, len(files), f.concurrency, func(ctx context.Context, i int) parseResult {
+	err = ordered(ctx, len(files), f.concurrency, m.Stop, func(ctx context.Context, i int) parseResult {
 		t0 := time.Now()
 		doc, err := parse(ctx, files[i])
 		return parseResult{path: files[i], doc: doc, err: err, dur: time.Since(t0)}
+	}, func(i int) parseResult {
+		return parseResult{path: files[i], err: errors.New("not started: stopped")}
 	}, func(_ int, r parseResult) error {
 		pages += len(r.doc.Pages)
 		if r.err != nil {

@@ -1,22 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/extract/pdf"
@@ -25,70 +21,116 @@ import (
 )
 
 type runFlags struct {
-	configPath  string
-	schema      string
-	out         string
-	format      string
-	extractor   string
-	baseURL     string
-	model       string
-	prices      string
-	concurrency int
-	timeout     time.Duration
-	isolate     bool
+	configPath     string
+	schema         string
+	out            string
+	format         string
+	extractor      string
+	baseURL        string
+	model          string
+	prices         string
+	concurrency    int
+	timeout        time.Duration
+	isolate        bool
+	state          string
+	resume         string
+	noCache        bool
+	captureContent bool
+	rpm, tpm       int
+}
+
+func (m *Main) addPipelineFlags(cmd *cobra.Command, f *runFlags) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.configPath, "config", "", "YAML config file (llm: base_url, model, ...; flags override it)")
+	fl.StringVar(&f.schema, "schema", "", `schema: "invoice", "nda" or a YAML file (default invoice)`)
+	fl.StringVar(&f.extractor, "extractor", "auto", "llm, rules, or auto (llm when one is configured)")
+	fl.StringVar(&f.baseURL, "llm-base-url", "", "OpenAI-compatible API base URL (env EXTRACTOR_LLM_BASE_URL)")
+	fl.StringVar(&f.model, "llm-model", "", "model name (env EXTRACTOR_LLM_MODEL)")
+	fl.IntVar(&f.rpm, "llm-rpm", 0, "requests per minute to the model, shared by all workers (0: no limit)")
+	fl.IntVar(&f.tpm, "llm-tpm", 0, "tokens per minute to the model, shared by all workers (0: no limit)")
+	fl.StringVar(&f.prices, "prices", "", "price table JSON file (default: the built-in one)")
+	fl.IntVar(&f.concurrency, "concurrency", runtime.NumCPU(), "documents processed at once")
+	fl.DurationVar(&f.timeout, "parse-timeout", pdf.DefaultTimeout, "time limit for parsing one file")
+	fl.BoolVar(&f.isolate, "isolate", true, "parse each file in a child process")
+	fl.StringVar(&f.state, "state", "", "state directory: step cache and run records (default .extractor, env EXTRACTOR_STATE)")
+	fl.BoolVar(&f.noCache, "no-cache", false, "neither read nor write the step cache")
+	fl.BoolVar(&f.captureContent, "capture-content", false, "record prompts and answers on spans (they carry the documents' data)")
 }
 
 func (m *Main) runCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run FILE|DIR...",
-		Short: "Extract a schema's fields from PDFs, with evidence and checks",
-		Long: `Parse PDFs and extract the fields of a schema (built-in "invoice" or "nda", or
-a YAML file) from each, with the page and a verbatim quote for every value, then
-normalize, validate and check each value against the page it cites.
+		Short: "Extract a schema's fields from PDFs, with evidence, checks, lineage and traces",
+		Long: `Take PDFs through the pipeline's steps — parse, chunk, extract, validate — and
+write one JSON line per document: every field's value, raw text, page, quote,
+grounding and confidence, the issues found, and what it cost.
 
 The extractor is an LLM reached through any OpenAI-compatible API (--llm-base-url,
 --llm-model, or the config file; the key from OPENAI_API_KEY or
 EXTRACTOR_LLM_API_KEY), or, with no LLM configured, the offline rules extractor
-(invoice schema only). One JSON line per document goes to --out (or stdout); a
-document that fails gets status "failed" and its reason, and the run goes on.
-The exit code is 1 when any document failed; a summary goes to stderr.`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+(invoice schema only). Every step is cached by the content hash of its inputs and
+versions in the state directory, so re-running an unchanged batch makes no model
+calls, and every run is recorded there (manifest, step records, results, spans)
+for 'extractor traces', 'lineage' and 'diff'.
+
+A document that fails gets status "failed" and its reason; the run goes on. Ctrl-C
+stops starting documents and lets those in flight finish (a second Ctrl-C
+interrupts them); 'extractor run --resume RUN_ID' continues without redoing
+finished documents. The exit code is 1 when any document failed.`,
+		Args: usageArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.resume == "" && len(args) == 0 {
+				return usageError{errors.New("give files or folders to run on, or --resume RUN_ID")}
+			}
+			if f.resume != "" && len(args) > 0 {
+				return usageError{errors.New("--resume takes the files of the run it resumes; give no files")}
+			}
 			return m.runRun(cmd.Context(), args, f)
 		},
 	}
+	m.addPipelineFlags(cmd, &f)
 	fl := cmd.Flags()
-	fl.StringVar(&f.configPath, "config", "", "YAML config file (llm: base_url, model, ...; flags override it)")
-	fl.StringVar(&f.schema, "schema", "", `schema: "invoice", "nda" or a YAML file (default invoice)`)
-	fl.StringVarP(&f.out, "out", "o", "", "write results here (default stdout)")
+	fl.StringVarP(&f.out, "out", "o", "", "write results here too (default stdout)")
 	fl.StringVar(&f.format, "format", "jsonl", "jsonl, csv, or table (documents x key fields)")
-	fl.StringVar(&f.extractor, "extractor", "auto", "llm, rules, or auto (llm when one is configured)")
-	fl.StringVar(&f.baseURL, "llm-base-url", "", "OpenAI-compatible API base URL (env EXTRACTOR_LLM_BASE_URL)")
-	fl.StringVar(&f.model, "llm-model", "", "model name (env EXTRACTOR_LLM_MODEL)")
-	fl.StringVar(&f.prices, "prices", "", "price table JSON file (default: the built-in one)")
-	fl.IntVar(&f.concurrency, "concurrency", runtime.NumCPU(), "documents processed at once")
-	fl.DurationVar(&f.timeout, "parse-timeout", pdf.DefaultTimeout, "time limit for parsing one file")
-	fl.BoolVar(&f.isolate, "isolate", true, "parse each file in a child process")
+	fl.StringVar(&f.resume, "resume", "", "continue the run with this id")
 	return cmd
 }
 
-// extractorFor builds the configured extractor; note is a line for stderr
-// when the choice is worth saying.
-func (m *Main) extractorFor(f runFlags, cfg config, schema pipeline.Schema) (ex pipeline.Extractor, note string, err error) {
-	lc := cfg.LLM
-	if f.baseURL != "" {
-		lc.BaseURL = f.baseURL
-	} else if v := m.Getenv("EXTRACTOR_LLM_BASE_URL"); v != "" && lc.BaseURL == "" {
-		lc.BaseURL = v
+// settings are what a run was started with, minus secrets: recorded in the
+// manifest so --resume continues the run the same way.
+type settings struct {
+	Schema       string        `json:"schema"`
+	Extractor    string        `json:"extractor"`
+	LLM          llmConfig     `json:"llm"`
+	Prices       string        `json:"prices,omitempty"`
+	Isolate      bool          `json:"isolate"`
+	ParseTimeout time.Duration `json:"parse_timeout"`
+	NoCache      bool          `json:"no_cache"`
+	Capture      bool          `json:"capture_content"`
+}
+
+func (m *Main) settings(f runFlags, cfg config) settings {
+	s := settings{Schema: firstNonEmpty(f.schema, cfg.Schema, "invoice"), Extractor: f.extractor, LLM: cfg.LLM,
+		Prices: firstNonEmpty(f.prices, cfg.Prices), Isolate: f.isolate, ParseTimeout: f.timeout, NoCache: f.noCache, Capture: f.captureContent}
+	s.LLM.BaseURL = firstNonEmpty(f.baseURL, cfg.LLM.BaseURL, m.Getenv("EXTRACTOR_LLM_BASE_URL"))
+	s.LLM.Model = firstNonEmpty(f.model, cfg.LLM.Model, m.Getenv("EXTRACTOR_LLM_MODEL"))
+	if f.rpm > 0 {
+		s.LLM.RequestsPerMinute = f.rpm
 	}
-	if f.model != "" {
-		lc.Model = f.model
-	} else if v := m.Getenv("EXTRACTOR_LLM_MODEL"); v != "" && lc.Model == "" {
-		lc.Model = v
+	if f.tpm > 0 {
+		s.LLM.TokensPerMinute = f.tpm
 	}
+	return s
+}
+
+// extractors builds the configured extractor and, for invoices, the rules
+// as second opinion; note is a line for stderr when the choice is worth
+// saying.
+func (m *Main) extractors(s settings, schema pipeline.Schema, tp trace.TracerProvider) (ex, second pipeline.Extractor, note string, err error) {
+	lc := s.LLM
 	llmConfigured := lc.BaseURL != "" && lc.Model != ""
-	kind := f.extractor
+	kind := s.Extractor
 	switch kind {
 	case "auto":
 		kind = "rules"
@@ -97,46 +139,47 @@ func (m *Main) extractorFor(f runFlags, cfg config, schema pipeline.Schema) (ex 
 		}
 	case "llm":
 		if !llmConfigured {
-			return nil, "", usageError{errors.New("--extractor llm needs --llm-base-url and --llm-model (or the config file, or EXTRACTOR_LLM_BASE_URL and EXTRACTOR_LLM_MODEL)")}
+			return nil, nil, "", usageError{errors.New("--extractor llm needs --llm-base-url and --llm-model (or the config file, or EXTRACTOR_LLM_BASE_URL and EXTRACTOR_LLM_MODEL)")}
 		}
 	case "rules":
 	default:
-		return nil, "", usageError{fmt.Errorf("--extractor %q: want llm, rules or auto", f.extractor)}
+		return nil, nil, "", usageError{fmt.Errorf("--extractor %q: want llm, rules or auto", s.Extractor)}
 	}
 	if kind == "rules" {
 		if schema.Name != "invoice" {
-			return nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema only; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
+			return nil, nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema only; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
 		}
-		if f.extractor == "auto" {
+		if s.Extractor == "auto" {
 			note = "no LLM configured: using the offline rules extractor"
 		}
-		return extract.Rules{}, note, nil
+		return extract.Rules{}, nil, note, nil
 	}
 	prices := tracing.DefaultPrices()
-	if path := firstNonEmpty(f.prices, cfg.Prices); path != "" {
-		if prices, err = tracing.LoadPrices(path); err != nil {
-			return nil, "", usageError{err}
+	if s.Prices != "" {
+		if prices, err = tracing.LoadPrices(s.Prices); err != nil {
+			return nil, nil, "", usageError{err}
 		}
 	}
-	key := firstNonEmpty(m.Getenv("EXTRACTOR_LLM_API_KEY"), m.Getenv("OPENAI_API_KEY"))
 	strict := true
 	if lc.Strict != nil {
 		strict = *lc.Strict
 	}
-	llmCfg := extract.LLMConfig{
-		BaseURL: lc.BaseURL, APIKey: key, Model: lc.Model, Azure: lc.Azure, APIVersion: lc.APIVersion,
+	l, err := extract.NewLLM(extract.LLMConfig{
+		BaseURL: lc.BaseURL, APIKey: firstNonEmpty(m.Getenv("EXTRACTOR_LLM_API_KEY"), m.Getenv("OPENAI_API_KEY")),
+		Model: lc.Model, Azure: lc.Azure, APIVersion: lc.APIVersion,
 		Temperature: lc.Temperature, Seed: lc.Seed, Strict: strict, Bounded: lc.Bounded, ToolChoice: lc.ToolChoice,
-		MaxAttempts: lc.MaxAttempts, MaxOutputTokens: lc.MaxOutputTokens, LegacyMaxTokens: lc.LegacyMaxTokens, ContextTokens: lc.ContextTokens,
-		RequestTimeout: lc.Timeout, Retry: extract.RetryPolicy{MaxRetries: lc.MaxRetries}, Prices: &prices,
+		MaxAttempts: lc.MaxAttempts, MaxOutputTokens: lc.MaxOutputTokens, LegacyMaxTokens: lc.LegacyMaxTokens,
+		ContextTokens: lc.ContextTokens, RequestTimeout: lc.Timeout, Retry: extract.RetryPolicy{MaxRetries: lc.MaxRetries},
+		Prices: &prices, RequestsPerMinute: lc.RequestsPerMinute, TokensPerMinute: lc.TokensPerMinute,
+		TracerProvider: tp, CaptureContent: s.Capture,
+	})
+	if err != nil {
+		return nil, nil, "", usageError{err}
 	}
 	if schema.Name == "invoice" {
-		llmCfg.Second = extract.Rules{} // second opinion for confidence
+		second = extract.Rules{} // a second opinion for confidence
 	}
-	l, err := extract.NewLLM(llmCfg)
-	if err != nil {
-		return nil, "", usageError{err}
-	}
-	return l, "", nil
+	return l, second, "", nil
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -148,336 +191,248 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-// runResult is one document's outcome.
-type runResult struct {
-	path     string
-	doc      pipeline.Document
-	x        *pipeline.Extraction
-	err      error
-	duration time.Duration
+// pdfParser is the pipeline's parser: the PDF parser, isolated or not.
+type pdfParser struct {
+	parse func(context.Context, string) (pipeline.Document, error)
+	opts  pdf.Options
+}
+
+func (p pdfParser) Parse(ctx context.Context, path string) (pipeline.Document, error) {
+	return p.parse(ctx, path)
+}
+
+// Version names what shapes the parser's output (not the timeout or the
+// password, which only decide whether it succeeds).
+func (p pdfParser) Version() string {
+	o := p.opts
+	if o.MaxPages == 0 {
+		o.MaxPages = pdf.DefaultMaxPages
+	}
+	return fmt.Sprintf("%s max_pages=%d", pdf.Version, o.MaxPages)
+}
+
+// pipelineSetup is everything a run or an eval needs to process documents.
+type pipelineSetup struct {
+	runner   *pipeline.Runner
+	rd       *pipeline.RunDir
+	run      pipeline.Run
+	tp       *tracing.Provider
+	runSpan  trace.Span
+	schema   pipeline.Schema
+	note     string
+	stateDir string
+}
+
+// setupPipeline creates (or, with resumeID, reopens) a run in the state
+// directory, starts tracing into it, and builds the runner.
+func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, resume *pipeline.Run, stateDir string) (*pipelineSetup, error) {
+	schema, err := extract.LoadSchema(s.Schema)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	ps := &pipelineSetup{schema: schema, stateDir: stateDir}
+	if resume != nil {
+		ps.rd, ps.run, err = pipeline.OpenRun(stateDir, resume.ID)
+		if err != nil {
+			return nil, err
+		}
+		ps.run.Status = "running"
+		ps.run.Finished = nil
+	} else {
+		cfg, _ := json.Marshal(s)
+		ps.run = pipeline.Run{ID: pipeline.NewRunID(time.Now()), Started: time.Now().UTC(), Status: "running", Inputs: inputs, Config: cfg}
+		if ps.rd, err = pipeline.CreateRun(stateDir, ps.run); err != nil {
+			return nil, fmt.Errorf("creating the run in %s: %w", stateDir, err)
+		}
+	}
+	otlp := ""
+	if m.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || m.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		otlp = "http"
+		if p := firstNonEmpty(m.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), m.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")); p == "grpc" {
+			otlp = "grpc"
+		}
+	}
+	ps.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: ps.rd.SpanFile(), OTLP: otlp, ServiceName: "extractor", ServiceVersion: codeVersion()})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	ex, second, note, err := m.extractors(s, schema, ps.tp)
+	if err != nil {
+		ps.close(context.Background())
+		return nil, err
+	}
+	ps.note = note
+	parser := pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}}
+	parser.parse = m.parser(parser.opts, s.Isolate)
+	var cache pipeline.Cache
+	if !s.NoCache {
+		cache = pipeline.DirCache{Dir: filepath.Join(stateDir, "cache")}
+	}
+	ps.runner = &pipeline.Runner{
+		RunID: ps.run.ID, Parser: parser, Extractor: ex, Second: second, Validator: extract.Checks{}, Schema: schema,
+		Cache: cache, Recorder: ps.rd, Tracer: ps.tp.Tracer("github.com/extractor-dev/extractor/pipeline"),
+	}
+	ps.run.Versions = map[string]string{
+		"parser": parser.Version(), "chunker": ps.runner.Chunking.Key(), "extractor": ex.Version(),
+		"validator": extract.Checks{}.Version(), "schema": fmt.Sprintf("%s@%s#%s", schema.Name, schema.Version, schema.Hash()[:12]),
+		"code": codeVersion(),
+	}
+	if second != nil {
+		ps.run.Versions["second"] = second.Version()
+	}
+	if l, ok := ex.(*extract.LLM); ok {
+		ps.run.Versions["prompt"] = l.PromptVersion()
+		ps.run.Versions["model"] = l.Model()
+	}
+	if err := ps.rd.WriteManifest(ps.run); err != nil {
+		ps.close(context.Background())
+		return nil, err
+	}
+	_, ps.runSpan = ps.runner.Tracer.Start(ctx, "run", trace.WithNewRoot(), trace.WithAttributes(
+		tracing.RunID.String(ps.run.ID), attribute.Int("extractor.run.documents", len(inputs))))
+	ps.runner.RunSpan = ps.runSpan.SpanContext()
+	return ps, nil
+}
+
+// finish ends the run span, flushes the spans and writes the manifest.
+func (ps *pipelineSetup) finish(status string) error {
+	ps.runSpan.SetAttributes(tracing.Status.String(status), tracing.UsageInputTokens.Int(ps.run.Spent.InputTokens),
+		tracing.UsageOutputTokens.Int(ps.run.Spent.OutputTokens), tracing.CostUSD.Float64(ps.run.Spent.CostUSD))
+	ps.runSpan.End()
+	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := ps.close(flushCtx)
+	st := ps.tp.Stats()
+	ps.run.Spans = map[string]int64{"ended": st.Ended, "exported": st.Exported, "dropped": st.Dropped}
+	now := time.Now().UTC()
+	ps.run.Finished, ps.run.Status = &now, status
+	return errors.Join(err, ps.rd.WriteManifest(ps.run), ps.rd.Close())
+}
+
+func (ps *pipelineSetup) close(ctx context.Context) error {
+	if ps.tp == nil {
+		return nil
+	}
+	return ps.tp.Shutdown(ctx)
+}
+
+func (m *Main) stateDir(flag string) string {
+	return firstNonEmpty(flag, m.Getenv("EXTRACTOR_STATE"), ".extractor")
 }
 
 func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
-	cfg, err := loadConfig(f.configPath)
-	if err != nil {
-		return usageError{err}
-	}
-	schema, err := extract.LoadSchema(firstNonEmpty(f.schema, cfg.Schema, "invoice"))
-	if err != nil {
-		return usageError{err}
+	stateDir := m.stateDir(f.state)
+	var s settings
+	var files []string
+	var resume *pipeline.Run
+	done := map[string]string{}
+	if f.resume != "" {
+		run, err := pipeline.ReadManifest(stateDir, f.resume)
+		if err != nil {
+			return usageError{err}
+		}
+		if err := json.Unmarshal(run.Config, &s); err != nil {
+			return fmt.Errorf("run %s: settings: %w", run.ID, err)
+		}
+		if done, err = pipeline.Finished(stateDir, run.ID); err != nil {
+			return err
+		}
+		resume, files = &run, run.Inputs
+	} else {
+		cfg, err := loadConfig(f.configPath)
+		if err != nil {
+			return usageError{err}
+		}
+		s = m.settings(f, cfg)
+		if files, err = pdfFiles(args); err != nil {
+			return usageError{err}
+		}
+		for i, p := range files {
+			if abs, err := filepath.Abs(p); err == nil {
+				files[i] = abs
+			}
+		}
 	}
 	switch f.format {
 	case "jsonl", "csv", "table":
 	default:
 		return usageError{fmt.Errorf("--format %q: want jsonl, csv or table", f.format)}
 	}
-	files, err := pdfFiles(args)
-	if err != nil {
-		return usageError{err}
-	}
-	ex, note, err := m.extractorFor(f, cfg, schema)
+	ps, err := m.setupPipeline(ctx, s, files, resume, stateDir)
 	if err != nil {
 		return err
 	}
-	if note != "" {
-		fmt.Fprintln(m.Stderr, "extractor:", note)
+	if ps.note != "" {
+		fmt.Fprintln(m.Stderr, "extractor:", ps.note)
 	}
+	var todo []string
+	for _, p := range files {
+		if _, ok := done[p]; !ok {
+			todo = append(todo, p)
+		}
+	}
+	if resume != nil {
+		fmt.Fprintf(m.Stderr, "extractor: resuming run %s: %d of %d documents left\n", ps.run.ID, len(todo), len(files))
+	} else {
+		fmt.Fprintf(m.Stderr, "extractor: run %s (records in %s)\n", ps.run.ID, ps.rd.Dir)
+	}
+
 	out := m.Stdout
 	if f.out != "" {
 		file, err := os.Create(f.out)
 		if err != nil {
+			ps.finish("failed")
 			return err
 		}
 		defer file.Close()
 		out = file
 	}
-	parse := m.parser(pdf.Options{Timeout: f.timeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, f.isolate)
-
-	w := newResultWriter(f.format, out, schema)
-	var sum runSummary
+	w := newResultWriter(f.format, out, ps.schema)
+	w.runID = ps.run.ID
+	prog := m.newProgress(len(todo))
 	start := time.Now()
-	err = ordered(ctx, len(files), f.concurrency, func(ctx context.Context, i int) runResult {
-		t0 := time.Now()
-		r := runResult{path: files[i]}
-		r.doc, r.err = parse(ctx, files[i])
-		if r.err == nil {
-			x, err := ex.Extract(ctx, r.doc, schema)
-			r.x, r.err = &x, err
-		}
-		r.duration = time.Since(t0)
-		return r
-	}, func(_ int, r runResult) error {
+	var sum runSummary
+	err = ordered(ctx, len(todo), f.concurrency, m.Stop, func(ctx context.Context, i int) pipeline.Result {
+		return ps.runner.Process(ctx, todo[i])
+	}, func(i int) pipeline.Result {
+		return pipeline.Result{File: todo[i], Interrupted: true, Err: errors.New("not started: the run was stopped")}
+	}, func(_ int, r pipeline.Result) error {
 		sum.add(r)
-		if r.err != nil {
-			fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", r.path, reason(r.err))
+		ps.run.Spent.Add(r.Spent)
+		line, err := record(r, ps.schema, ps.run.ID)
+		if err != nil {
+			return err
+		}
+		if err := ps.rd.AddResult(line); err != nil {
+			return err
+		}
+		prog.done(r, sum)
+		if r.Err != nil && !r.Interrupted {
+			prog.log(fmt.Sprintf("extractor: %s: %s", r.File, reason(r.Err)))
 		}
 		return w.write(r)
 	})
+	prog.finish()
+	if ferr := w.flush(); err == nil {
+		err = ferr
+	}
+	ps.run.Counts = sum.counts(ps.run.Counts, resume != nil)
+	status := "finished"
+	if sum.interrupted > 0 {
+		status = "interrupted"
+	}
+	if ferr := ps.finish(status); err == nil {
+		err = ferr
+	}
+	fmt.Fprintln(m.Stderr, sum.String(time.Since(start), ps.run))
+	if sum.interrupted > 0 {
+		fmt.Fprintf(m.Stderr, "extractor: %d documents not done; continue with: extractor run --resume %s\n", sum.interrupted, ps.run.ID)
+	}
 	if err != nil {
 		return err
 	}
-	if err := w.flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(m.Stderr, sum.String(time.Since(start)))
-	if sum.failed > 0 {
+	if sum.failed > 0 || sum.interrupted > 0 {
 		return errSomeFailed
 	}
 	return nil
-}
-
-type runSummary struct {
-	docs, failed, review int
-	usage                pipeline.Usage
-}
-
-func (s *runSummary) add(r runResult) {
-	s.docs++
-	if r.err != nil {
-		s.failed++
-	} else if r.x != nil && r.x.Failed() {
-		s.review++
-	}
-	if r.x != nil {
-		s.usage.Add(r.x.Usage)
-	}
-}
-
-func (s runSummary) String(d time.Duration) string {
-	msg := fmt.Sprintf("%d documents: %d ok (%d need review), %d failed", s.docs, s.docs-s.failed, s.review, s.failed)
-	if s.usage.Attempts > 0 {
-		msg += fmt.Sprintf("; %d model calls, %d input + %d output tokens", s.usage.Attempts, s.usage.InputTokens, s.usage.OutputTokens)
-		if s.usage.Prices != "" {
-			msg += fmt.Sprintf(", $%.4f", s.usage.CostUSD)
-		} else {
-			msg += ", cost unknown (model not in the price table)"
-		}
-	}
-	return msg + fmt.Sprintf("; %.1fs", d.Seconds())
-}
-
-// record is the JSON line for one document, with its keys in a fixed order:
-// document_id, file, status, error, schema, extractor, fields, one key per
-// list field (line_items, ...), issues, needs_review, usage, attempts,
-// duration_ms.
-func record(r runResult, schema pipeline.Schema) ([]byte, error) {
-	var b bytes.Buffer
-	first := true
-	put := func(k string, v any) error {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		fmt.Fprintf(&b, "%q:", k)
-		b.Write(raw)
-		return nil
-	}
-	b.WriteByte('{')
-	status := "ok"
-	if r.err != nil {
-		status = "failed"
-	}
-	x := r.x
-	if x == nil {
-		x = &pipeline.Extraction{Schema: schema.Ref()}
-	}
-	fields := x.Fields
-	if fields == nil {
-		fields = map[string]pipeline.Field{}
-	}
-	issues := x.Issues
-	if issues == nil {
-		issues = []pipeline.Issue{}
-	}
-	steps := []struct {
-		k string
-		v any
-	}{
-		{"document_id", r.doc.ID}, {"file", r.path}, {"status", status},
-	}
-	if r.err != nil {
-		steps = append(steps, struct {
-			k string
-			v any
-		}{"error", reason(r.err)})
-	}
-	steps = append(steps, []struct {
-		k string
-		v any
-	}{{"schema", schema.Ref()}, {"extractor", x.Extractor}, {"fields", fields}}...)
-	for _, spec := range schema.Fields {
-		if spec.Type == pipeline.TypeArray {
-			items := x.Lists[spec.Name]
-			if items == nil {
-				items = []pipeline.Item{}
-			}
-			steps = append(steps, struct {
-				k string
-				v any
-			}{spec.Name, items})
-		}
-	}
-	steps = append(steps, []struct {
-		k string
-		v any
-	}{{"issues", issues}, {"needs_review", r.err == nil && x.Failed()}, {"usage", x.Usage},
-		{"attempts", x.Attempts}, {"duration_ms", r.duration.Milliseconds()}}...)
-	for _, s := range steps {
-		if s.k == "attempts" && len(x.Attempts) == 0 {
-			continue
-		}
-		if err := put(s.k, s.v); err != nil {
-			return nil, err
-		}
-	}
-	b.WriteString("}\n")
-	return b.Bytes(), nil
-}
-
-// resultWriter writes results as JSON lines, CSV or a terminal table.
-type resultWriter struct {
-	format string
-	out    io.Writer
-	schema pipeline.Schema
-	csv    *csv.Writer
-	tw     *tabwriter.Writer
-	cols   []string
-}
-
-func newResultWriter(format string, out io.Writer, schema pipeline.Schema) *resultWriter {
-	w := &resultWriter{format: format, out: out, schema: schema}
-	for _, f := range schema.Fields {
-		if f.Type != pipeline.TypeArray {
-			w.cols = append(w.cols, f.Name)
-		}
-	}
-	return w
-}
-
-// keyFields are the columns of the table view.
-func (w *resultWriter) keyFields() []string {
-	if w.schema.Name == "invoice" {
-		return []string{"vendor_name", "invoice_number", "issue_date", "total_amount", "currency"}
-	}
-	return w.cols[:min(5, len(w.cols))]
-}
-
-func (w *resultWriter) write(r runResult) error {
-	switch w.format {
-	case "jsonl":
-		line, err := record(r, w.schema)
-		if err != nil {
-			return err
-		}
-		_, err = w.out.Write(line)
-		return err
-	case "csv":
-		if w.csv == nil {
-			w.csv = csv.NewWriter(w.out)
-			head := []string{"document_id", "file", "status", "error"}
-			for _, c := range w.cols {
-				head = append(head, c, c+"_grounded")
-			}
-			for _, f := range w.schema.Fields {
-				if f.Type == pipeline.TypeArray {
-					head = append(head, f.Name+"_count")
-				}
-			}
-			head = append(head, "issues", "needs_review", "input_tokens", "output_tokens", "cost_usd", "duration_ms")
-			if err := w.csv.Write(head); err != nil {
-				return err
-			}
-		}
-		x := pipeline.Extraction{}
-		if r.x != nil {
-			x = *r.x
-		}
-		status, errText := "ok", ""
-		if r.err != nil {
-			status, errText = "failed", reason(r.err)
-		}
-		row := []string{r.doc.ID, r.path, status, errText}
-		for _, c := range w.cols {
-			f := x.Fields[c]
-			row = append(row, f.Value, fmt.Sprint(f.Grounded))
-		}
-		for _, f := range w.schema.Fields {
-			if f.Type == pipeline.TypeArray {
-				row = append(row, fmt.Sprint(len(x.Lists[f.Name])))
-			}
-		}
-		row = append(row, fmt.Sprint(len(x.Issues)), fmt.Sprint(r.err == nil && x.Failed()), fmt.Sprint(x.Usage.InputTokens),
-			fmt.Sprint(x.Usage.OutputTokens), fmt.Sprintf("%.6f", x.Usage.CostUSD), fmt.Sprint(r.duration.Milliseconds()))
-		return w.csv.Write(row)
-	default: // table
-		if w.tw == nil {
-			w.tw = tabwriter.NewWriter(w.out, 0, 0, 2, ' ', 0)
-			head := []string{"FILE"}
-			for _, c := range w.keyFields() {
-				head = append(head, strings.ToUpper(c))
-			}
-			fmt.Fprintln(w.tw, strings.Join(append(head, "STATUS"), "\t"))
-		}
-		row := []string{filepath.Base(r.path)}
-		for _, c := range w.keyFields() {
-			v := "-"
-			if r.x != nil {
-				if f := r.x.Fields[c]; f.Found() {
-					v = firstNonEmpty(f.Value, f.Raw)
-					if !f.Grounded {
-						v += " (?)"
-					}
-				}
-			}
-			row = append(row, truncate(v, 32))
-		}
-		status := "ok"
-		switch {
-		case r.err != nil:
-			status = "FAILED: " + truncate(reason(r.err), 60)
-		case r.x.Failed():
-			status = "review: " + truncate(issueSummary(r.x.Issues), 60)
-		}
-		fmt.Fprintln(w.tw, strings.Join(append(row, status), "\t"))
-		return nil
-	}
-}
-
-func (w *resultWriter) flush() error {
-	if w.csv != nil {
-		w.csv.Flush()
-		return w.csv.Error()
-	}
-	if w.tw != nil {
-		fmt.Fprintln(w.tw, "(?) = not grounded: the value was not found in its quote on the cited page")
-		return w.tw.Flush()
-	}
-	return nil
-}
-
-func issueSummary(issues []pipeline.Issue) string {
-	counts := map[string]int{}
-	for _, i := range issues {
-		if i.Severity == pipeline.SeverityFail {
-			counts[i.Code]++
-		}
-	}
-	var parts []string
-	for code, n := range counts {
-		parts = append(parts, fmt.Sprintf("%d %s", n, code))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -1,0 +1,292 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extractor-dev/extractor/tracing"
+)
+
+// Parser turns a file into a Document.
+type Parser interface {
+	Parse(ctx context.Context, path string) (Document, error)
+	// Version names the parser and the settings that shape its output.
+	Version() string
+}
+
+// Validator applies the deterministic checks to what an extractor read.
+type Validator interface {
+	Validate(doc Document, s Schema, x Extraction, second *Extraction) Extraction
+	Version() string
+}
+
+// Recorder receives step records (a RunDir, later the store).
+type Recorder interface {
+	Record(StepRecord) error
+}
+
+// Step names, in the order they run.
+const (
+	StepParse    = "parse"
+	StepChunk    = "chunk"
+	StepExtract  = "extract"
+	StepSecond   = "extract_second"
+	StepValidate = "validate"
+)
+
+// Runner takes documents through the steps, in a fixed order:
+//
+//	parse -> chunk -> extract (and extract_second) -> validate
+//
+// Each step is a plain function of its inputs, run through one helper that
+// opens a span, looks the step up in the content-addressed cache, records a
+// StepRecord and wraps failures as *StepError. A step's cache key hashes
+// its name and version with the hashes of its inputs, so an unchanged
+// batch re-runs from the cache without a model call, and a changed prompt
+// re-runs extraction and what follows, never parsing. Errors are never
+// cached. (Embedding and storing chunks are steps to come.)
+type Runner struct {
+	RunID     string
+	Parser    Parser
+	Chunking  ChunkOptions
+	Extractor Extractor
+	// Second, when set, reads the document too; the validator uses it
+	// as a second opinion for confidence.
+	Second    Extractor
+	Validator Validator
+	Schema    Schema
+	// Cache and Recorder are optional.
+	Cache    Cache
+	Recorder Recorder
+	// Tracer defaults to the global provider's.
+	Tracer trace.Tracer
+	// RunSpan, when valid, is linked from every document's trace.
+	RunSpan trace.SpanContext
+}
+
+// Result is a document's journey through the steps.
+type Result struct {
+	File     string
+	Document Document
+	Chunks   []Chunk
+	// Extraction is the validated extraction, or the raw one when
+	// extraction or validation failed (it still carries the usage).
+	Extraction *Extraction
+	Steps      []StepRecord
+	// Err is a *StepError naming the step that failed.
+	Err error
+	// Interrupted: the run was cancelled while this document was in
+	// flight; it is to be done again.
+	Interrupted bool
+	// Spent is what this run spent on the document: zero on cache hits.
+	Spent    Usage
+	TraceID  string
+	Duration time.Duration
+}
+
+// Status is "ok", "failed" or "interrupted".
+func (r Result) Status() string {
+	switch {
+	case r.Interrupted:
+		return "interrupted"
+	case r.Err != nil:
+		return "failed"
+	}
+	return "ok"
+}
+
+// CacheHits counts the steps served from the cache.
+func (r Result) CacheHits() int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.CacheHit {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *Runner) tracer() trace.Tracer {
+	if r.Tracer != nil {
+		return r.Tracer
+	}
+	return otel.Tracer("github.com/extractor-dev/extractor/pipeline")
+}
+
+// Process takes one file through every step. It never panics on bad
+// input; a failure is in Result.Err, with the step that failed.
+func (r *Runner) Process(ctx context.Context, file string) (res Result) {
+	start := time.Now()
+	res.File = file
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(
+		tracing.RunID.String(r.RunID), tracing.DocumentFile.String(file))}
+	if r.RunSpan.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: r.RunSpan}))
+	}
+	ctx, span := r.tracer().Start(ctx, "document", opts...)
+	res.TraceID = span.SpanContext().TraceID().String()
+	defer func() {
+		res.Duration = time.Since(start)
+		if res.Err != nil && ctx.Err() != nil && errors.Is(res.Err, ctx.Err()) {
+			res.Interrupted = true
+		}
+		span.SetAttributes(tracing.DocumentID.String(res.Document.ID), tracing.Status.String(res.Status()),
+			tracing.UsageInputTokens.Int(res.Spent.InputTokens), tracing.UsageOutputTokens.Int(res.Spent.OutputTokens),
+			tracing.CostUSD.Float64(res.Spent.CostUSD))
+		if res.Err != nil {
+			span.RecordError(res.Err)
+			span.SetStatus(codes.Error, res.Err.Error())
+		}
+		span.End()
+	}()
+
+	sum, err := fileHash(file)
+	if err != nil {
+		res.Err = &StepError{Step: StepParse, Err: err}
+		return res
+	}
+	res.Document.ID = sum
+	st := stepper{r: r, res: &res, docID: sum}
+
+	doc, docHash, err := run(ctx, st, StepParse, r.Parser.Version(), []string{sum}, func(ctx context.Context) (Document, error) {
+		d, err := r.Parser.Parse(ctx, file)
+		if err == nil && d.ID != sum {
+			err = fmt.Errorf("parser gave document id %s for a file whose sha256 is %s", d.ID, sum)
+		}
+		return d, err
+	})
+	if err != nil {
+		return res
+	}
+	doc.Source = file
+	res.Document = doc
+
+	chunks, _, err := run(ctx, st, StepChunk, r.Chunking.Key(), []string{docHash}, func(ctx context.Context) ([]Chunk, error) {
+		return Chunks(doc, r.Chunking), nil
+	})
+	if err != nil {
+		return res
+	}
+	res.Chunks = chunks
+
+	schemaHash := r.Schema.Hash()
+	raw, rawHash, err := run(ctx, st, StepExtract, r.Extractor.Version(), []string{docHash, schemaHash}, func(ctx context.Context) (Extraction, error) {
+		return r.Extractor.Extract(ctx, doc, r.Schema)
+	})
+	res.Extraction = &raw // kept on failure: it carries what the attempts cost
+	if err != nil {
+		return res
+	}
+	var second *Extraction
+	secondHash := ""
+	if r.Second != nil {
+		sx, h, err := run(ctx, st, StepSecond, r.Second.Version(), []string{docHash, schemaHash}, func(ctx context.Context) (Extraction, error) {
+			return r.Second.Extract(ctx, doc, r.Schema)
+		})
+		if err == nil { // a second opinion that fails only costs confidence
+			second, secondHash = &sx, h
+		} else {
+			res.Err = nil
+		}
+	}
+	checked, _, err := run(ctx, st, StepValidate, r.Validator.Version(), []string{rawHash, secondHash, docHash, schemaHash}, func(ctx context.Context) (Extraction, error) {
+		return r.Validator.Validate(doc, r.Schema, raw, second), nil
+	})
+	if err != nil {
+		return res
+	}
+	res.Extraction = &checked
+	return res
+}
+
+// stepper carries what every step of one document shares.
+type stepper struct {
+	r     *Runner
+	res   *Result
+	docID string
+}
+
+// run is the one helper every step goes through: a span, the cache, a
+// StepRecord, and a *StepError on failure. It returns the step's output
+// and the hash of its JSON encoding (the input hash of later steps).
+func run[T any](ctx context.Context, st stepper, name, version string, inputs []string, fn func(context.Context) (T, error)) (out T, outHash string, err error) {
+	r := st.r
+	inputHash := Hash(inputs...)
+	key := Hash(name, version, inputHash)
+	ctx, span := r.tracer().Start(ctx, name, trace.WithAttributes(
+		tracing.StepName.String(name), tracing.StepVersion.String(version),
+		tracing.DocumentID.String(st.docID), tracing.InputHash.String(inputHash)))
+	rec := StepRecord{RunID: r.RunID, DocumentID: st.docID, File: st.res.File, Step: name, StepVersion: version,
+		InputHash: inputHash, Key: key, Start: time.Now(),
+		TraceID: span.SpanContext().TraceID().String(), SpanID: span.SpanContext().SpanID().String()}
+	defer func() {
+		rec.DurationMS = float64(time.Since(rec.Start).Microseconds()) / 1000
+		span.SetAttributes(tracing.CacheHit.Bool(rec.CacheHit), tracing.OutputHash.String(rec.OutputHash))
+		if err != nil {
+			rec.Error = err.Error()
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			err = &StepError{Step: name, DocumentID: st.docID, Err: err}
+			st.res.Err = err
+		}
+		span.End()
+		st.res.Steps = append(st.res.Steps, rec)
+		if r.Recorder != nil {
+			r.Recorder.Record(rec) // a lost record must not fail the document
+		}
+	}()
+
+	if r.Cache != nil {
+		if b, ok, cerr := r.Cache.Get(ctx, key); cerr == nil && ok && json.Unmarshal(b, &out) == nil {
+			rec.CacheHit = true
+			sum := sha256.Sum256(b)
+			rec.OutputHash = hex.EncodeToString(sum[:])
+			return out, rec.OutputHash, nil
+		}
+	}
+	if err = ctx.Err(); err != nil {
+		return out, "", err
+	}
+	out, err = fn(ctx)
+	if x, ok := any(out).(Extraction); ok && (name == StepExtract || name == StepSecond) {
+		st.res.Spent.Add(x.Usage) // spent now, whether the step succeeds or not
+		span.SetAttributes(tracing.UsageInputTokens.Int(x.Usage.InputTokens), tracing.UsageOutputTokens.Int(x.Usage.OutputTokens),
+			tracing.CostUSD.Float64(x.Usage.CostUSD))
+	}
+	if err != nil {
+		return out, "", err
+	}
+	h, b, herr := HashJSON(out)
+	if herr != nil {
+		return out, "", herr
+	}
+	rec.OutputHash = h
+	if r.Cache != nil {
+		r.Cache.Put(ctx, key, b) // a failed write costs a future miss, nothing more
+	}
+	return out, h, nil
+}
+
+func fileHash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
