@@ -398,7 +398,6 @@ func TestLLMFitsLongDocuments(t *testing.T) {
 	}
 }
 
-
 func TestLLMMaxTokensField(t *testing.T) {
 	srv := llmtest.NewServer(t)
 	srv.ChatSequence(llmtest.ToolCall("record_invoice", args(t, validArgs)), llmtest.ToolCall("record_invoice", args(t, validArgs)))
