@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"golang.org/x/term"
 
 	"github.com/extractor-dev/extractor/extract/pdf"
@@ -57,6 +58,8 @@ type Main struct {
 	Terminal bool
 	// Stop, when closed, asks batches to start no more documents.
 	Stop <-chan struct{}
+	// SpanExporters receive spans besides the run's span file (tests).
+	SpanExporters []sdktrace.SpanExporter
 }
 
 // NewMain returns a Main wired to the process.

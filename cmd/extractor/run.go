@@ -252,7 +252,8 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 			otlp = "grpc"
 		}
 	}
-	ps.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: ps.rd.SpanFile(), OTLP: otlp, ServiceName: "extractor", ServiceVersion: codeVersion()})
+	ps.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: ps.rd.SpanFile(), OTLP: otlp, ServiceName: "extractor",
+		ServiceVersion: codeVersion(), Exporters: m.SpanExporters})
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
