@@ -98,7 +98,7 @@ func newFixture(t *testing.T, cache Cache) *fixture {
 	os.WriteFile(f.file, []byte("Invoice 42\nTotal 12.00\n"), 0o644)
 	f.runner = &Runner{RunID: "run1", Parser: f.parser, Extractor: f.extractor, Validator: f.validator,
 		Schema: Schema{Name: "s", Version: "1", Fields: []FieldSpec{{Name: "title", Type: TypeString}}},
-		Cache: cache, Recorder: f.rec, Tracer: tp.Tracer("test")}
+		Cache:  cache, Recorder: f.rec, Tracer: tp.Tracer("test")}
 	return f
 }
 
