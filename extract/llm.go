@@ -312,8 +312,10 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 		cost := l.addUsage(&x.Usage, rec)
 		x.Usage.Attempts = attempt
 		span.SetAttributes(tracing.ResponseID.String(resp.ID), tracing.ResponseModel.String(resp.Model),
-			tracing.UsageInputTokens.Int(rec.InputTokens), tracing.UsageOutputTokens.Int(rec.OutputTokens),
-			tracing.CostUSD.Float64(cost))
+			tracing.UsageInputTokens.Int(rec.InputTokens), tracing.UsageOutputTokens.Int(rec.OutputTokens))
+		if x.Usage.Prices != "" { // an unpriced model has no cost, not a zero one
+			span.SetAttributes(tracing.CostUSD.Float64(cost))
+		}
 		if l.cfg.CaptureContent && len(resp.Choices) > 0 {
 			span.SetAttributes(tracing.OutputMessages.String(mustJSON([]openai.ChatCompletionMessage{resp.Choices[0].Message})))
 		}

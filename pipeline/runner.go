@@ -142,8 +142,10 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 			res.Interrupted = true
 		}
 		span.SetAttributes(tracing.DocumentID.String(res.Document.ID), tracing.Status.String(res.Status()),
-			tracing.UsageInputTokens.Int(res.Spent.InputTokens), tracing.UsageOutputTokens.Int(res.Spent.OutputTokens),
-			tracing.CostUSD.Float64(res.Spent.CostUSD))
+			tracing.UsageInputTokens.Int(res.Spent.InputTokens), tracing.UsageOutputTokens.Int(res.Spent.OutputTokens))
+		if res.Spent.Prices != "" || res.Spent.Attempts == 0 {
+			span.SetAttributes(tracing.CostUSD.Float64(res.Spent.CostUSD)) // unknown when the model is unpriced
+		}
 		if res.Err != nil {
 			span.RecordError(res.Err)
 			span.SetStatus(codes.Error, res.Err.Error())
@@ -261,8 +263,10 @@ func run[T any](ctx context.Context, st stepper, name, version string, inputs []
 	out, err = fn(ctx)
 	if x, ok := any(out).(Extraction); ok && (name == StepExtract || name == StepSecond) {
 		st.res.Spent.Add(x.Usage) // spent now, whether the step succeeds or not
-		span.SetAttributes(tracing.UsageInputTokens.Int(x.Usage.InputTokens), tracing.UsageOutputTokens.Int(x.Usage.OutputTokens),
-			tracing.CostUSD.Float64(x.Usage.CostUSD))
+		span.SetAttributes(tracing.UsageInputTokens.Int(x.Usage.InputTokens), tracing.UsageOutputTokens.Int(x.Usage.OutputTokens))
+		if x.Usage.Prices != "" || x.Usage.Attempts == 0 {
+			span.SetAttributes(tracing.CostUSD.Float64(x.Usage.CostUSD))
+		}
 	}
 	if err != nil {
 		return out, "", err

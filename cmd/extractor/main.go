@@ -134,6 +134,7 @@ pgvector, evaluates outputs against labelled data and traces every step.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(m.parseCommand(), m.runCommand(), m.evalCommand(), m.synthCommand())
+	root.AddCommand(m.parseCommand(), m.runCommand(), m.evalCommand(), m.synthCommand(),
+		m.runsCommand(), m.tracesCommand(), m.lineageCommand(), m.diffCommand())
 	return root
 }

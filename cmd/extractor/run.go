@@ -298,7 +298,10 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 // finish ends the run span, flushes the spans and writes the manifest.
 func (ps *pipelineSetup) finish(status string) error {
 	ps.runSpan.SetAttributes(tracing.Status.String(status), tracing.UsageInputTokens.Int(ps.run.Spent.InputTokens),
-		tracing.UsageOutputTokens.Int(ps.run.Spent.OutputTokens), tracing.CostUSD.Float64(ps.run.Spent.CostUSD))
+		tracing.UsageOutputTokens.Int(ps.run.Spent.OutputTokens))
+	if ps.run.Spent.Prices != "" || ps.run.Spent.Attempts == 0 {
+		ps.runSpan.SetAttributes(tracing.CostUSD.Float64(ps.run.Spent.CostUSD))
+	}
 	ps.runSpan.End()
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
