@@ -171,7 +171,7 @@ func TestRunnerStepsRecordsAndSpans(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range root.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs["extractor.document.id"] != res.Document.ID || attrs["extractor.status"] != "ok" || attrs["gen_ai.usage.input_tokens"] != "100" {
 		t.Errorf("document span attributes = %v", attrs)
