@@ -153,7 +153,7 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 		span.End()
 	}()
 
-	sum, err := fileHash(file)
+	sum, err := FileHash(file)
 	if err != nil {
 		res.Err = &StepError{Step: StepParse, Err: err}
 		return res
@@ -282,7 +282,8 @@ func run[T any](ctx context.Context, st stepper, name, version string, inputs []
 	return out, h, nil
 }
 
-func fileHash(path string) (string, error) {
+// FileHash returns the hex SHA-256 of a file: a document's id.
+func FileHash(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

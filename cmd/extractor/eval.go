@@ -106,13 +106,7 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 		runs = append(runs, ps.run.ID)
 		part := make([]evals.RowScore, len(jobs))
 		var sum runSummary
-		err = ordered(ctx, len(jobs), f.concurrency, m.Stop, func(ctx context.Context, i int) pipeline.Result {
-			return ps.runner.Process(ctx, files[i])
-		}, func(i int) pipeline.Result {
-			return pipeline.Result{File: files[i], Interrupted: true, Err: errors.New("not started: the run was stopped")}
-		}, func(i int, r pipeline.Result) error {
-			sum.add(r)
-			ps.run.Spent.Add(r.Spent)
+		err = ps.process(ctx, files, f.concurrency, m.Stop, &sum, func(i int, r pipeline.Result) error {
 			if r.Err != nil {
 				failed++
 				fmt.Fprintf(m.Stderr, "extractor: %s: %s\n", jobs[i].row.ID, reason(r.Err))
@@ -122,11 +116,7 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 				x = *r.Extraction
 			}
 			part[i] = evals.ScoreRow(jobs[i].row, x) // a failed document scores as all missed
-			line, err := record(r, ps.schema, ps.run.ID)
-			if err != nil {
-				return err
-			}
-			return ps.rd.AddResult(line)
+			return nil
 		})
 		ps.run.Counts = sum.counts(ps.run.Counts, false)
 		status := "finished"

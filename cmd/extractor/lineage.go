@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -339,7 +338,7 @@ func buildLineage(ctx context.Context, rr *recordedRun, r recordedResult, p fiel
 	}
 
 	rep.Source = lineageFile{Path: r.File, SHA256: r.DocumentID, Now: "missing"}
-	if sum, err := fileSHA256(r.File); err == nil {
+	if sum, err := pipeline.FileHash(r.File); err == nil {
 		rep.Source.Now = "same"
 		if sum != r.DocumentID {
 			rep.Source.Now = "changed"
@@ -387,19 +386,6 @@ func producers(state string) map[string]string {
 		}
 	}
 	return out
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // collapse makes every run of white space one space, so a quote matches

@@ -313,6 +313,29 @@ func (ps *pipelineSetup) finish(status string) error {
 	return errors.Join(err, ps.rd.WriteManifest(ps.run), ps.rd.Close())
 }
 
+// process takes files through the runner, at most limit at a time, and
+// for each result, in input order: adds it to the summary and the run's
+// spend, appends its line to the run's results, then calls emit. After
+// stop, documents not started are recorded as interrupted.
+func (ps *pipelineSetup) process(ctx context.Context, files []string, limit int, stop <-chan struct{}, sum *runSummary, emit func(i int, r pipeline.Result) error) error {
+	return ordered(ctx, len(files), limit, stop, func(ctx context.Context, i int) pipeline.Result {
+		return ps.runner.Process(ctx, files[i])
+	}, func(i int) pipeline.Result {
+		return pipeline.Result{File: files[i], Interrupted: true, Err: errors.New("not started: the run was stopped")}
+	}, func(i int, r pipeline.Result) error {
+		sum.add(r)
+		ps.run.Spent.Add(r.Spent)
+		line, err := record(r, ps.schema, ps.run.ID)
+		if err != nil {
+			return err
+		}
+		if err := ps.rd.AddResult(line); err != nil {
+			return err
+		}
+		return emit(i, r)
+	})
+}
+
 func (ps *pipelineSetup) close(ctx context.Context) error {
 	if ps.tp == nil {
 		return nil
@@ -396,20 +419,7 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	prog := m.newProgress(len(todo))
 	start := time.Now()
 	var sum runSummary
-	err = ordered(ctx, len(todo), f.concurrency, m.Stop, func(ctx context.Context, i int) pipeline.Result {
-		return ps.runner.Process(ctx, todo[i])
-	}, func(i int) pipeline.Result {
-		return pipeline.Result{File: todo[i], Interrupted: true, Err: errors.New("not started: the run was stopped")}
-	}, func(_ int, r pipeline.Result) error {
-		sum.add(r)
-		ps.run.Spent.Add(r.Spent)
-		line, err := record(r, ps.schema, ps.run.ID)
-		if err != nil {
-			return err
-		}
-		if err := ps.rd.AddResult(line); err != nil {
-			return err
-		}
+	err = ps.process(ctx, todo, f.concurrency, m.Stop, &sum, func(_ int, r pipeline.Result) error {
 		prog.done(r, sum)
 		if r.Err != nil && !r.Interrupted {
 			prog.log(fmt.Sprintf("extractor: %s: %s", r.File, reason(r.Err)))
