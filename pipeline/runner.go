@@ -43,11 +43,17 @@ const (
 	StepExtract  = "extract"
 	StepSecond   = "extract_second"
 	StepValidate = "validate"
+	StepEmbed    = "embed"
+	StepStore    = "store"
 )
+
+// StoreVersion names what the store step writes; the store itself is
+// idempotent, so the step is never cached.
+const StoreVersion = "store/1"
 
 // Runner takes documents through the steps, in a fixed order:
 //
-//	parse -> chunk -> extract (and extract_second) -> validate
+//	parse -> chunk -> extract (and extract_second) -> validate -> embed -> store
 //
 // Each step is a plain function of its inputs, run through one helper that
 // opens a span, looks the step up in the content-addressed cache, records a
@@ -55,7 +61,8 @@ const (
 // its name and version with the hashes of its inputs, so an unchanged
 // batch re-runs from the cache without a model call, and a changed prompt
 // re-runs extraction and what follows, never parsing. Errors are never
-// cached. (Embedding and storing chunks are steps to come.)
+// cached. Embedding and storing run when an Embedder and a Store are set,
+// also for documents whose extraction failed: their text stays searchable.
 type Runner struct {
 	RunID     string
 	Parser    Parser
@@ -66,6 +73,10 @@ type Runner struct {
 	Second    Extractor
 	Validator Validator
 	Schema    Schema
+	// Embedder and Store are optional: without them the run stops after
+	// validation.
+	Embedder Embedder
+	Store    Store
 	// Cache and Recorder are optional.
 	Cache    Cache
 	Recorder Recorder
@@ -80,6 +91,8 @@ type Result struct {
 	File     string
 	Document Document
 	Chunks   []Chunk
+	// Embeddings are the chunks' vectors, when embedded.
+	Embeddings []Embedding
 	// Extraction is the validated extraction, or the raw one when
 	// extraction or validation failed (it still carries the usage).
 	Extraction *Extraction
@@ -174,13 +187,22 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 	doc.Source = file
 	res.Document = doc
 
-	chunks, _, err := run(ctx, st, StepChunk, r.Chunking.Key(), []string{docHash}, func(ctx context.Context) ([]Chunk, error) {
+	chunks, chunkHash, err := run(ctx, st, StepChunk, r.Chunking.Key(), []string{docHash}, func(ctx context.Context) ([]Chunk, error) {
 		return Chunks(doc, r.Chunking), nil
 	})
 	if err != nil {
 		return res
 	}
 	res.Chunks = chunks
+	// Embedding and storing follow whatever extraction gives: a document
+	// whose extraction failed is still stored and searchable, and keeps
+	// its extraction error.
+	defer func() {
+		if res.Interrupted || ctx.Err() != nil {
+			return
+		}
+		r.embedAndStore(ctx, st, docHash, chunkHash)
+	}()
 
 	schemaHash := r.Schema.Hash()
 	raw, rawHash, err := run(ctx, st, StepExtract, r.Extractor.Version(), []string{docHash, schemaHash}, func(ctx context.Context) (Extraction, error) {
@@ -212,11 +234,81 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 	return res
 }
 
+// embedAndStore runs the embed and store steps. Their failures become the
+// document's error only when it has none yet.
+func (r *Runner) embedAndStore(ctx context.Context, st stepper, docHash, chunkHash string) {
+	res := st.res
+	prevErr := res.Err
+	defer func() {
+		if prevErr != nil {
+			res.Err = prevErr
+		}
+	}()
+	if r.Embedder != nil {
+		embs, _, err := run(ctx, st, StepEmbed, r.Embedder.Version(), []string{chunkHash}, func(ctx context.Context) ([]Embedding, error) {
+			return embedChunks(ctx, r.Embedder, res.Chunks, &res.Spent)
+		})
+		if err != nil {
+			return
+		}
+		res.Embeddings = embs
+	}
+	if r.Store == nil {
+		return
+	}
+	versions := map[string]string{}
+	for _, s := range res.Steps {
+		versions[s.Step] = s.StepVersion
+	}
+	sd := StoredDocument{RunID: r.RunID, Document: res.Document, Chunks: res.Chunks, Embeddings: res.Embeddings, Versions: versions}
+	if prevErr == nil {
+		sd.Extraction = res.Extraction
+	}
+	inputs := []string{docHash, chunkHash}
+	if sd.Extraction != nil {
+		h, _, _ := HashJSON(sd.Extraction)
+		inputs = append(inputs, h)
+	}
+	st.noCache = true // a side effect: the store is idempotent, the step always runs
+	run(ctx, st, StepStore, StoreVersion, inputs, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, r.Store.SaveDocument(ctx, sd)
+	})
+}
+
+// embedChunks embeds the chunks' text; the usage goes to spent whether or
+// not it succeeds.
+func embedChunks(ctx context.Context, e Embedder, chunks []Chunk, spent *Usage) ([]Embedding, error) {
+	if len(chunks) == 0 {
+		return []Embedding{}, nil
+	}
+	texts := make([]string, len(chunks))
+	for i, c := range chunks {
+		texts[i] = c.Text
+	}
+	vecs, usage, err := e.Embed(ctx, texts)
+	spent.Add(usage)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) != len(chunks) {
+		return nil, fmt.Errorf("embedder returned %d vectors for %d chunks", len(vecs), len(chunks))
+	}
+	out := make([]Embedding, len(chunks))
+	for i, c := range chunks {
+		if len(vecs[i]) != e.Dimensions() {
+			return nil, fmt.Errorf("embedder returned a %d-dimension vector, not %d", len(vecs[i]), e.Dimensions())
+		}
+		out[i] = Embedding{ChunkID: c.ID, Model: e.Model(), Vector: vecs[i]}
+	}
+	return out, nil
+}
+
 // stepper carries what every step of one document shares.
 type stepper struct {
-	r     *Runner
-	res   *Result
-	docID string
+	r       *Runner
+	res     *Result
+	docID   string
+	noCache bool // the step has side effects: never served from the cache
 }
 
 // run is the one helper every step goes through: a span, the cache, a
@@ -249,7 +341,7 @@ func run[T any](ctx context.Context, st stepper, name, version string, inputs []
 		}
 	}()
 
-	if r.Cache != nil {
+	if r.Cache != nil && !st.noCache {
 		if b, ok, cerr := r.Cache.Get(ctx, key); cerr == nil && ok && json.Unmarshal(b, &out) == nil {
 			rec.CacheHit = true
 			sum := sha256.Sum256(b)
@@ -276,7 +368,7 @@ func run[T any](ctx context.Context, st stepper, name, version string, inputs []
 		return out, "", herr
 	}
 	rec.OutputHash = h
-	if r.Cache != nil {
+	if r.Cache != nil && !st.noCache {
 		r.Cache.Put(ctx, key, b) // a failed write costs a future miss, nothing more
 	}
 	return out, h, nil

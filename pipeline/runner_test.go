@@ -284,3 +284,56 @@ func TestRunnerSecondOpinionAndLinks(t *testing.T) {
 		t.Errorf("a failed second opinion failed the document: %v", res.Err)
 	}
 }
+
+// fakeEmbedder gives every text a 2-dimension vector.
+type fakeEmbedder struct{ calls atomic.Int32 }
+
+func (e *fakeEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, Usage, error) {
+	e.calls.Add(1)
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = []float32{float32(len(t)), 1}
+	}
+	return out, Usage{InputTokens: 7, Attempts: 1}, nil
+}
+func (e *fakeEmbedder) Model() string   { return "fake" }
+func (e *fakeEmbedder) Dimensions() int { return 2 }
+func (e *fakeEmbedder) Version() string { return "fake/1" }
+
+type memStore struct{ saved []StoredDocument }
+
+func (s *memStore) SaveDocument(ctx context.Context, d StoredDocument) error {
+	s.saved = append(s.saved, d)
+	return nil
+}
+
+func TestRunnerEmbedAndStore(t *testing.T) {
+	f := newFixture(t, DirCache{Dir: t.TempDir()})
+	emb, st := &fakeEmbedder{}, &memStore{}
+	f.runner.Embedder, f.runner.Store = emb, st
+	res := f.runner.Process(context.Background(), f.file)
+	if res.Err != nil || steps(res.Steps) != "parse chunk extract validate embed store" {
+		t.Fatalf("%v: %s", res.Err, steps(res.Steps))
+	}
+	if len(res.Embeddings) != 1 || res.Embeddings[0].Model != "fake" || res.Embeddings[0].ChunkID != res.Chunks[0].ID || res.Spent.InputTokens != 107 {
+		t.Errorf("embeddings %+v, spent %+v", res.Embeddings, res.Spent)
+	}
+	if len(st.saved) != 1 || st.saved[0].Extraction == nil || st.saved[0].RunID != "run1" || st.saved[0].Versions["extract"] != "first/1" {
+		t.Errorf("saved = %+v", st.saved)
+	}
+	// Re-run: embeddings come from the cache, the store step always runs
+	// (the store is idempotent).
+	res = f.runner.Process(context.Background(), f.file)
+	if got := steps(res.Steps); got != "parse(hit) chunk(hit) extract(hit) validate(hit) embed(hit) store" || emb.calls.Load() != 1 || len(st.saved) != 2 {
+		t.Errorf("re-run: %s, %d embed calls, %d saves", got, emb.calls.Load(), len(st.saved))
+	}
+	// A failed extraction still stores the document, without extraction,
+	// and keeps its error.
+	f.extractor.fail = errors.New("no tool call")
+	f.extractor.version = "9"
+	res = f.runner.Process(context.Background(), f.file)
+	var se *StepError
+	if !errors.As(res.Err, &se) || se.Step != StepExtract || len(st.saved) != 3 || st.saved[2].Extraction != nil || len(st.saved[2].Chunks) != 1 {
+		t.Errorf("failed extraction: %v, saved %+v", res.Err, st.saved[len(st.saved)-1])
+	}
+}
