@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/extractor-dev/extractor/evals"
+	"github.com/extractor-dev/extractor/extract"
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+// Question templates by language: what a clerk would type to find a fact
+// of one invoice. %[1]s is the invoice number, %[2]s the vendor, %[3]s a
+// line item's description.
+var questionTemplates = map[string]map[string]string{
+	"en": {
+		"total":     "What is the total amount due on invoice %[1]s from %[2]s?",
+		"due_date":  "When is invoice %[1]s from %[2]s due?",
+		"iban":      "Which bank account (IBAN) should %[2]s be paid to?",
+		"line_item": "How much did %[2]s charge for %[3]s?",
+	},
+	"de": {
+		"total":     "Wie hoch ist der Gesamtbetrag der Rechnung %[1]s von %[2]s?",
+		"due_date":  "Bis wann ist die Rechnung %[1]s von %[2]s zu bezahlen?",
+		"iban":      "Auf welches Konto (IBAN) soll an %[2]s gezahlt werden?",
+		"line_item": "Was hat %[2]s für %[3]s berechnet?",
+	},
+	"fr": {
+		"total":     "Quel est le montant total de la facture %[1]s de %[2]s ?",
+		"due_date":  "Quelle est la date d'échéance de la facture %[1]s de %[2]s ?",
+		"iban":      "Sur quel compte (IBAN) faut-il payer %[2]s ?",
+		"line_item": "Combien %[2]s a-t-il facturé pour %[3]s ?",
+	},
+}
+
+var langRe = regexp.MustCompile(`(?i)\blang (en|de|fr)\b`)
+
+// retrievalQuestions derives retrieval questions from labelled invoice
+// rows: for each document its total, due date, IBAN and first line item,
+// asked in the document's language, with the pages the answer is printed
+// on (found by grounding the labelled value against every line). Questions
+// whose answer cannot be found on any page are left out. The result is
+// deterministic for a dataset.
+func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []evals.Question {
+	var out []evals.Question
+	for _, r := range rows {
+		doc, ok := docs[r.ID]
+		if !ok || r.Schema != evals.SchemaInvoice || len(r.Expected) == 0 {
+			continue
+		}
+		lang := "en"
+		if m := langRe.FindStringSubmatch(r.Notes); m != nil {
+			lang = strings.ToLower(m[1])
+		}
+		str := func(k string) string { s, _ := r.Expected[k].(string); return s }
+		number, vendor := str("invoice_number"), str("vendor_name")
+		if number == "" || vendor == "" {
+			continue
+		}
+		type ask struct {
+			kind  string
+			typ   pipeline.FieldType
+			value string
+			item  string
+		}
+		asks := []ask{
+			{"total", pipeline.TypeMoney, str("total_amount"), ""},
+			{"due_date", pipeline.TypeDate, str("due_date"), ""},
+			{"iban", pipeline.TypeIBAN, str("iban"), ""},
+		}
+		if items, ok := r.Expected["line_items"].([]any); ok && len(items) > 0 {
+			if it, ok := items[0].(map[string]any); ok {
+				if d, ok := it["description"].(string); ok && d != "" {
+					asks = append(asks, ask{"line_item", pipeline.TypeString, d, d})
+				}
+			}
+		}
+		for _, a := range asks {
+			if a.value == "" {
+				continue
+			}
+			pages := answerPages(doc, a.typ, a.value)
+			if len(pages) == 0 {
+				continue
+			}
+			out = append(out, evals.Question{
+				ID:         r.ID + "-" + a.kind,
+				Question:   fmt.Sprintf(questionTemplates[lang][a.kind], number, vendor, a.item),
+				DocumentID: doc.ID, Pages: pages, Kind: a.kind, Lang: lang,
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// answerPages lists the pages with a line that grounds the value.
+func answerPages(doc pipeline.Document, typ pipeline.FieldType, value string) []int {
+	spec := pipeline.FieldSpec{Name: "answer", Type: typ}
+	var pages []int
+	for _, p := range doc.Pages {
+		for _, l := range p.Lines {
+			if extract.Ground(doc, spec, value, pipeline.Evidence{Page: p.Number, Quote: l.Text}).OK {
+				pages = append(pages, p.Number)
+				break
+			}
+		}
+	}
+	return pages
+}
