@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
+	"github.com/extractor-dev/extractor/internal/httpretry"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/prompts"
 	"github.com/extractor-dev/extractor/tracing"
@@ -173,7 +174,7 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	}
 	hc := NewHTTPClient(cfg.RequestTimeout)
 	hc.Transport = tracing.HTTPTransport(hc.Transport, cfg.TracerProvider) // a span per HTTP try
-	oc.HTTPClient = &retryingDoer{client: hc, policy: cfg.Retry}
+	oc.HTTPClient = httpretry.NewDoer(hc, cfg.Retry)
 	l := &LLM{cfg: cfg, client: openai.NewClientWithConfig(oc), tools: map[string]*tool{}, countScale: 1}
 	var err error
 	if l.system, err = prompts.Get("extract_system"); err != nil {
@@ -293,7 +294,7 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 			return x, err
 		}
 		actx, span := l.startSpan(ctx, attempt, messages)
-		actx, retries := withRetryCounter(actx)
+		actx, retries := httpretry.WithCounter(actx)
 		start := time.Now()
 		resp, err := l.client.CreateChatCompletion(actx, req)
 		rec := pipeline.Attempt{Number: attempt, Retries: *retries, DurationMS: time.Since(start).Milliseconds()}

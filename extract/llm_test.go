@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -304,29 +303,6 @@ func TestLLMHonoursCancellation(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		h    http.Header
-		want time.Duration
-		ok   bool
-	}{
-		{http.Header{"Retry-After": {"3"}}, 3 * time.Second, true},
-		{http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond, true},
-		{http.Header{"Retry-After-Ms": {"250"}}, 250 * time.Millisecond, true},
-		{http.Header{"Retry-After": {now.Add(10 * time.Second).Format(http.TimeFormat)}}, 10 * time.Second, true},
-		{http.Header{"Retry-After": {now.Add(-10 * time.Second).Format(http.TimeFormat)}}, 0, true},
-		{http.Header{"Retry-After": {"soon"}}, 0, false},
-		{http.Header{}, 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := retryAfter(tt.h, now)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("retryAfter(%v) = %v %v, want %v %v", tt.h, got, ok, tt.want, tt.ok)
-		}
 	}
 }
 

@@ -293,14 +293,26 @@ func embedChunks(ctx context.Context, e Embedder, chunks []Chunk, spent *Usage) 
 	if len(vecs) != len(chunks) {
 		return nil, fmt.Errorf("embedder returned %d vectors for %d chunks", len(vecs), len(chunks))
 	}
-	out := make([]Embedding, len(chunks))
+	out := make([]Embedding, 0, len(chunks))
 	for i, c := range chunks {
 		if len(vecs[i]) != e.Dimensions() {
 			return nil, fmt.Errorf("embedder returned a %d-dimension vector, not %d", len(vecs[i]), e.Dimensions())
 		}
-		out[i] = Embedding{ChunkID: c.ID, Model: e.Model(), Vector: vecs[i]}
+		if isZero(vecs[i]) {
+			continue // no direction (a chunk of punctuation): cosine is undefined
+		}
+		out = append(out, Embedding{ChunkID: c.ID, Model: e.Model(), Vector: vecs[i]})
 	}
 	return out, nil
+}
+
+func isZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // stepper carries what every step of one document shares.
