@@ -254,6 +254,31 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 	if err != nil {
 		return x, err
 	}
+	args, usage, attempts, err := l.callTool(ctx, t, messages)
+	x.Usage, x.Attempts = usage, attempts
+	if err != nil {
+		if errors.Is(err, ErrNoToolCall) {
+			x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueExtraction, Severity: pipeline.SeverityFail, Message: err.Error()})
+		}
+		return x, err
+	}
+
+	got := t.extraction(s, args)
+	x.Fields, x.Lists = got.Fields, got.Lists
+	if len(omitted) > 0 {
+		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueTruncated, Severity: pipeline.SeverityWarn,
+			Message: fmt.Sprintf("pages %s did not fit the model's context and were read in part or not at all", pageList(omitted))})
+	}
+	return x, nil
+}
+
+// callTool asks the model to call t, re-asking with the exact problems
+// (a missing call, arguments that are not JSON or break the schema) for up
+// to MaxAttempts answers. Each attempt is recorded and traced, and usage
+// is summed over all of them whatever the outcome.
+func (l *LLM) callTool(ctx context.Context, t *tool, messages []openai.ChatCompletionMessage) (map[string]any, pipeline.Usage, []pipeline.Attempt, error) {
+	var usage pipeline.Usage
+	var attempts []pipeline.Attempt
 	req := openai.ChatCompletionRequest{
 		Model: l.cfg.Model,
 		Tools: []openai.Tool{{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
@@ -278,10 +303,9 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 		req.ToolChoice = openai.ToolChoice{Type: openai.ToolTypeFunction, Function: openai.ToolFunction{Name: t.Name}}
 	}
 
-	var args map[string]any
 	var lastProblem string
 	toolTokens := l.count(mustJSON(t.Parameters)) + 32
-	for attempt := 1; attempt <= l.cfg.MaxAttempts && args == nil; attempt++ {
+	for attempt := 1; attempt <= l.cfg.MaxAttempts; attempt++ {
 		if attempt > 1 {
 			var fits bool
 			if messages, fits = l.fitConversation(messages, toolTokens); !fits {
@@ -291,7 +315,7 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 		}
 		req.Messages = messages
 		if err := l.wait(ctx, messages, toolTokens); err != nil {
-			return x, err
+			return nil, usage, attempts, err
 		}
 		actx, span := l.startSpan(ctx, attempt, messages)
 		actx, retries := httpretry.WithCounter(actx)
@@ -300,27 +324,28 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 		rec := pipeline.Attempt{Number: attempt, Retries: *retries, DurationMS: time.Since(start).Milliseconds()}
 		if err != nil {
 			rec.Problem = err.Error()
-			x.Attempts = append(x.Attempts, rec)
-			x.Usage.Attempts = attempt
+			attempts = append(attempts, rec)
+			usage.Attempts = attempt
 			endSpan(span, rec, err.Error())
 			if ctx.Err() != nil {
-				return x, ctx.Err()
+				return nil, usage, attempts, ctx.Err()
 			}
-			return x, fmt.Errorf("%w: %v", ErrProvider, err)
+			return nil, usage, attempts, fmt.Errorf("%w: %v", ErrProvider, err)
 		}
 		rec.ResponseID, rec.Model = resp.ID, resp.Model
 		rec.InputTokens, rec.OutputTokens = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
-		cost := l.addUsage(&x.Usage, rec)
-		x.Usage.Attempts = attempt
+		cost := l.addUsage(&usage, rec)
+		usage.Attempts = attempt
 		span.SetAttributes(tracing.ResponseID.String(resp.ID), tracing.ResponseModel.String(resp.Model),
 			tracing.UsageInputTokens.Int(rec.InputTokens), tracing.UsageOutputTokens.Int(rec.OutputTokens))
-		if x.Usage.Prices != "" { // an unpriced model has no cost, not a zero one
+		if usage.Prices != "" { // an unpriced model has no cost, not a zero one
 			span.SetAttributes(tracing.CostUSD.Float64(cost))
 		}
 		if l.cfg.CaptureContent && len(resp.Choices) > 0 {
 			span.SetAttributes(tracing.OutputMessages.String(mustJSON([]openai.ChatCompletionMessage{resp.Choices[0].Message})))
 		}
 
+		var args map[string]any
 		var problems []string
 		var reply []openai.ChatCompletionMessage
 		if len(resp.Choices) == 0 {
@@ -336,22 +361,13 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 			lastProblem = rec.Problem
 			messages = append(messages, reply...)
 		}
-		x.Attempts = append(x.Attempts, rec)
+		attempts = append(attempts, rec)
 		endSpan(span, rec, rec.Problem)
+		if args != nil {
+			return args, usage, attempts, nil
+		}
 	}
-	if args == nil {
-		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueExtraction, Severity: pipeline.SeverityFail,
-			Message: fmt.Sprintf("no valid tool call in %d attempts: %s", len(x.Attempts), lastProblem)})
-		return x, fmt.Errorf("%w in %d attempts: %s", ErrNoToolCall, len(x.Attempts), lastProblem)
-	}
-
-	got := t.extraction(s, args)
-	x.Fields, x.Lists = got.Fields, got.Lists
-	if len(omitted) > 0 {
-		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueTruncated, Severity: pipeline.SeverityWarn,
-			Message: fmt.Sprintf("pages %s did not fit the model's context and were read in part or not at all", pageList(omitted))})
-	}
-	return x, nil
+	return nil, usage, attempts, fmt.Errorf("%w in %d attempts: %s", ErrNoToolCall, len(attempts), lastProblem)
 }
 
 // LLMVersion is the version of the LLM extractor's own code.

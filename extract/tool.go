@@ -46,11 +46,12 @@ func newTool(s pipeline.Schema, bounded bool) (*tool, error) {
 	if bounded {
 		bound(params, "")
 	}
-	t := &tool{
-		Name:        "record_" + s.Name,
-		Description: s.Description,
-		Parameters:  params,
-	}
+	return newCustomTool("record_"+s.Name, s.Description, params)
+}
+
+// newCustomTool builds a tool from its JSON Schema.
+func newCustomTool(name, description string, params map[string]any) (*tool, error) {
+	t := &tool{Name: name, Description: description, Parameters: params}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	// Round-trip through JSON so the compiler sees plain JSON values.
@@ -66,7 +67,7 @@ func newTool(s pipeline.Schema, bounded bool) (*tool, error) {
 		return nil, err
 	}
 	if t.validator, err = c.Compile("tool.json"); err != nil {
-		return nil, fmt.Errorf("tool schema for %s: %w", s.Name, err)
+		return nil, fmt.Errorf("tool schema for %s: %w", name, err)
 	}
 	return t, nil
 }
