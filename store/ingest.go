@@ -2,10 +2,17 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -32,194 +39,227 @@ var docIDPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // extraction, in one transaction. It is idempotent: saving the same
 // StoredDocument again changes no row count (the document's last_seen
 // moves). Saving it again after a change replaces what the document
-// was (pages and chunks no longer there are deleted, with their
-// embeddings; embeddings of a chunk whose text changed are dropped unless
-// given anew) and adds an extraction row only when the versions that made
-// the extraction differ (see the extractions table). A nil Extraction
+// was, and adds an extraction row only when the versions that made the
+// extraction differ (see the extractions table). A nil Extraction
 // (extraction failed) still stores the document and its chunks.
 //
-// Chunks and embeddings are bulk rows: they are copied (COPY, binary
-// vectors) into the session's staging table, then upserted with
-// INSERT ... SELECT ... ON CONFLICT. Rows equal to the stored ones are not
-// rewritten, so a re-save creates no dead tuples and no HNSW index work.
-// Saves of one document are serialized by its row lock; saves of
-// different documents run in parallel. A failed save leaves nothing
-// behind, and SafeToRetry says when trying again may succeed.
+// Bulk rows go in by COPY (binary vectors) straight into their tables,
+// with no staging table and no upsert, because nothing is ever written
+// over: the document's row lock serializes saves of one document (saves
+// of different documents run in parallel, and chunk ids hash the document
+// id, so they never collide), and the document row keeps a hash of what
+// the last save wrote:
+//
+//   - a new document: its pages, chunks and vectors are copied in;
+//   - the same pages and chunks as last time (content_hash): none of them
+//     is touched, and of the vectors only those of a model whose vectors
+//     differ from the stored ones (embedding_hashes) are replaced, or
+//     those of a model the document has no vectors of yet are added;
+//   - other pages or chunks (a new parser or chunker read it otherwise):
+//     the document's pages, chunks and every model's vectors are deleted
+//     and this save's copied in.
+//
+// So a re-save of an unchanged document writes one row (the document's)
+// and, for a new extraction version, one extraction row; no dead tuples,
+// no HNSW index work. A failed save leaves nothing behind, and
+// SafeToRetry says when trying again may succeed.
 func (s *Store) SaveDocument(ctx context.Context, d pipeline.StoredDocument) error {
 	in, err := prepareDocument(d)
 	if err != nil {
 		return err
 	}
-	conn, err := s.acquire(ctx, true)
+	conn, err := s.acquire(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
+	// The transaction is opened by the first batch and committed by the
+	// last (two round trips fewer than Begin and Commit calls of their
+	// own); until it is committed, a return rolls it back.
+	tx := conn.Conn()
+	committed := false
+	defer func() {
+		if !committed && tx.PgConn().TxStatus() != 'I' {
+			// A connection that cannot even roll back is closed by the
+			// pool on release (it is not idle).
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_, _ = tx.Exec(rctx, "ROLLBACK")
+		}
+	}()
+	id := in.doc.ID
 
+	// Create the document row or lock the existing one. When another save
+	// of the same new document is in flight, the INSERT waits for it and
+	// then does nothing, and the SELECT reads what it committed.
+	var inserted bool
+	var storedContent string
+	stored := map[string]string{}
 	b := &pgx.Batch{}
-	// JIT compiling pays off for long analytic queries, not for these:
-	// the per-row subqueries make their estimated cost high enough to
-	// trigger it, and compiling took longer than running (0.2 s a
-	// statement for 20 000 rows).
+	b.Queue("BEGIN")
+	// JIT compiling pays off for long analytic queries, not for these.
 	b.Queue("SET LOCAL jit = off")
-	b.Queue(upsertDocument, in.doc.ID, in.doc.Source, in.doc.Size, in.doc.Parser, len(in.doc.Pages), in.textPages,
-		in.status, in.meta, in.warnings, d.RunID)
-	b.Queue(upsertPages, in.doc.ID, in.pages)
-	b.Queue(deleteStalePages, in.doc.ID, in.pageNumbers)
-	// The document row is locked now (by the upsert) until commit, so
-	// saves of one document are serialized and what this says holds.
-	var stored bool
-	b.Queue("SELECT EXISTS (SELECT 1 FROM chunks WHERE document_id = $1)", in.doc.ID).QueryRow(func(r pgx.Row) error {
-		return r.Scan(&stored)
+	b.Queue(`INSERT INTO documents (id, parser, size, pages, text_pages, status) VALUES ($1, '', 0, 0, 0, 'failed')
+ON CONFLICT (id) DO NOTHING RETURNING true`, id).QueryRow(func(r pgx.Row) error {
+		err := r.Scan(&inserted)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	b.Queue("SELECT content_hash, embedding_hashes FROM documents WHERE id = $1 FOR UPDATE", id).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&storedContent, &stored)
 	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("store: saving document %s: %w", short(in.doc.ID), err)
+		return fmt.Errorf("store: saving document %s: %w", short(id), err)
 	}
 
-	if len(in.chunks) > 0 {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "extractor_stage"},
-			[]string{"chunk_id", "document_id", "page", "first_line", "last_line", "text", "tokens"},
-			pgx.CopyFromSlice(len(in.chunks), func(i int) ([]any, error) {
-				c := &in.chunks[i]
-				return []any{c.ID, in.doc.ID, c.Page, c.FirstLine, c.LastLine, c.Text, c.Tokens}, nil
-			}))
+	// What to write: chunks (all of a new document's; the new and changed
+	// ones of a changed document) and vectors (of the models whose vectors
+	// are new or differ from the stored ones).
+	hashes := map[string]string{}
+	for m, h := range stored {
+		hashes[m] = h
+	}
+	var newChunks []pipeline.Chunk
+	if inserted {
+		newChunks = in.chunks
+	}
+	b = &pgx.Batch{}
+	changed := !inserted && storedContent != in.contentHash
+	if changed {
+		keep, stale, err := keptChunks(ctx, tx, in)
 		if err != nil {
-			return fmt.Errorf("store: copying chunks of %s: %w", short(in.doc.ID), err)
+			return err
+		}
+		for _, c := range in.chunks {
+			if !keep[c.ID] {
+				newChunks = append(newChunks, c)
+			}
+		}
+		// Vectors first: they have no foreign key to cascade from.
+		b.Queue("DELETE FROM embeddings WHERE chunk_id = ANY($1::text[])", stale)
+		b.Queue("DELETE FROM chunks WHERE id = ANY($1::text[])", stale)
+		b.Queue("DELETE FROM pages WHERE document_id = $1", id)
+		// The kept chunks' vectors of models this save does not have stay,
+		// but their hashes no longer describe the document's chunks.
+		for m := range stored {
+			hashes[m] = ""
 		}
 	}
-	if len(in.embeddings) > 0 {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "extractor_stage"},
-			[]string{"chunk_id", "model", "dims", "vec"},
-			pgx.CopyFromSlice(len(in.embeddings), func(i int) ([]any, error) {
-				e := &in.embeddings[i]
+	if inserted || changed {
+		b.Queue(insertPages, id, in.pages)
+	}
+	var vecs []pipeline.Embedding
+	for _, m := range in.models {
+		h, had := stored[m.name]
+		if !inserted && !changed && had && h == m.hash {
+			continue // unchanged
+		}
+		if had {
+			b.Queue("DELETE FROM embeddings WHERE model = $2 AND chunk_id IN (SELECT id FROM chunks WHERE document_id = $1)", id, m.name)
+		}
+		vecs = append(vecs, in.embeddings[m.first:m.first+m.n]...)
+		hashes[m.name] = m.hash
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("store: saving document %s: %w", short(id), err)
+		}
+	}
+	if len(newChunks) > 0 {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"},
+			[]string{"id", "document_id", "page", "first_line", "last_line", "text", "tokens"},
+			pgx.CopyFromSlice(len(newChunks), func(i int) ([]any, error) {
+				c := &newChunks[i]
+				return []any{c.ID, id, c.Page, c.FirstLine, c.LastLine, c.Text, c.Tokens}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("store: copying chunks of %s: %w", short(id), err)
+		}
+	}
+	if len(vecs) > 0 {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"embeddings"}, []string{"chunk_id", "model", "dims", "vec"},
+			pgx.CopyFromSlice(len(vecs), func(i int) ([]any, error) {
+				e := &vecs[i]
 				return []any{e.ChunkID, e.Model, len(e.Vector), pgvector.NewVector(e.Vector)}, nil
 			}))
 		if err != nil {
-			return fmt.Errorf("store: copying embeddings of %s: %w", short(in.doc.ID), err)
+			return fmt.Errorf("store: copying embeddings of %s: %w", short(id), err)
 		}
 	}
 
-	b = &pgx.Batch{}
-	if stored {
-		// Saved before: compare with what is there.
-		if len(in.chunks) > 0 {
-			b.Queue(deleteChangedEmbeddings, in.doc.ID)
-			b.Queue(upsertChunks)
-		}
-		b.Queue(deleteStaleChunks, in.doc.ID)
-		if len(in.embeddings) > 0 {
-			b.Queue(upsertEmbeddings)
-		}
-	} else {
-		// A document without chunks yet: nothing to compare or delete.
-		if len(in.chunks) > 0 {
-			b.Queue(insertChunks)
-		}
-		if len(in.embeddings) > 0 {
-			b.Queue(insertEmbeddings)
-		}
+	hj, err := json.Marshal(hashes)
+	if err != nil {
+		return err
 	}
+	b = &pgx.Batch{}
+	b.Queue(updateDocument, id, in.doc.Source, in.doc.Size, in.doc.Parser, len(in.doc.Pages), in.textPages,
+		in.status, in.meta, in.warnings, d.RunID, in.contentHash, hj)
 	if x := in.extraction; x != nil {
-		b.Queue(insertExtraction, in.doc.ID, d.RunID, x.schemaName, x.schemaVersion, x.schemaHash, x.kind, x.model,
+		b.Queue(insertExtraction, id, d.RunID, x.schemaName, x.schemaVersion, x.schemaHash, x.kind, x.model,
 			x.prompt, x.extractor, x.validator, x.second, x.failed, x.json, in.versions)
 	}
+	b.Queue("COMMIT")
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("store: saving chunks of %s: %w", short(in.doc.ID), err)
+		return fmt.Errorf("store: saving document %s: %w", short(id), err)
 	}
-	return tx.Commit(ctx)
+	if tx.PgConn().TxStatus() != 'I' {
+		return fmt.Errorf("store: saving document %s: the transaction did not commit", short(id))
+	}
+	committed = true
+	return nil
 }
 
-const upsertDocument = `
-INSERT INTO documents AS d (id, source, size, parser, pages, text_pages, status, meta, warnings, last_run_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (id) DO UPDATE SET
-    source = coalesce(nullif(excluded.source, ''), d.source),
-    size = excluded.size, parser = excluded.parser, pages = excluded.pages,
-    text_pages = excluded.text_pages, status = excluded.status, meta = excluded.meta,
-    warnings = excluded.warnings,
-    last_run_id = coalesce(nullif(excluded.last_run_id, ''), d.last_run_id),
-    last_seen = now()`
+// keptChunks sorts the stored chunks of a changed document: those this
+// save has unchanged (same id, hence same page and lines, same text and
+// tokens) stay, with their vectors; the others are stale.
+func keptChunks(ctx context.Context, tx *pgx.Conn, in *docInput) (keep map[string]bool, stale []string, err error) {
+	rows, err := tx.Query(ctx, "SELECT id, text, tokens FROM chunks WHERE document_id = $1", in.doc.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	type chunk struct {
+		text   string
+		tokens int
+	}
+	storedChunks := map[string]chunk{}
+	var cid string
+	var c chunk
+	if _, err := pgx.ForEachRow(rows, []any{&cid, &c.text, &c.tokens}, func() error {
+		storedChunks[cid] = c
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("store: reading the chunks of %s: %w", short(in.doc.ID), err)
+	}
+	keep = map[string]bool{}
+	for _, c := range in.chunks {
+		if o, ok := storedChunks[c.ID]; ok && o.text == c.Text && o.tokens == c.Tokens {
+			keep[c.ID] = true
+		}
+	}
+	for cid := range storedChunks {
+		if !keep[cid] {
+			stale = append(stale, cid)
+		}
+	}
+	return keep, stale, nil
+}
 
-// Pages are few per document: one JSON array, no staging.
-const upsertPages = `
-INSERT INTO pages AS p (document_id, number, status, width, height, error, text, lines)
+const updateDocument = `
+UPDATE documents SET
+    source = coalesce(nullif($2, ''), source),
+    size = $3, parser = $4, pages = $5, text_pages = $6, status = $7, meta = $8, warnings = $9,
+    last_run_id = coalesce(nullif($10, ''), last_run_id),
+    content_hash = $11, embedding_hashes = $12, last_seen = now()
+WHERE id = $1`
+
+// Pages are few per document: one JSON array.
+const insertPages = `
+INSERT INTO pages (document_id, number, status, width, height, error, text, lines)
 SELECT $1, r.number, r.status, r.width, r.height, r.error, r.text, r.lines
 FROM jsonb_to_recordset($2::jsonb) AS r(number integer, status text, width double precision,
-    height double precision, error text, text text, lines jsonb)
-ON CONFLICT (document_id, number) DO UPDATE SET
-    status = excluded.status, width = excluded.width, height = excluded.height,
-    error = excluded.error, text = excluded.text, lines = excluded.lines
-WHERE (p.status, p.width, p.height, p.error, p.text, p.lines)
-    IS DISTINCT FROM (excluded.status, excluded.width, excluded.height, excluded.error, excluded.text, excluded.lines)`
-
-const deleteStalePages = `DELETE FROM pages WHERE document_id = $1 AND NOT (number = ANY($2::integer[]))`
-
-// An embedding describes its chunk's text: when the text changes (a new
-// parser read the same lines differently), the old vectors go. The query
-// starts from the document's chunks (an index scan), never from a join of
-// whole tables: the staging table has no statistics to plan by.
-const deleteChangedEmbeddings = `
-DELETE FROM embeddings e
-USING chunks c
-WHERE c.document_id = $1 AND e.chunk_id = c.id
-  AND EXISTS (SELECT 1 FROM pg_temp.extractor_stage s
-              WHERE s.model IS NULL AND s.chunk_id = c.id AND s.text IS DISTINCT FROM c.text)`
-
-// The upserts of chunks and embeddings. For a document saved before, rows
-// equal to the stored ones are left out first: ON CONFLICT DO UPDATE locks
-// (and so writes) a conflicting row even when its WHERE finds nothing to
-// change. That comparison is a scalar subquery run per staged row through
-// the primary key: as a NOT EXISTS the planner, with no statistics on the
-// staging table, may hash the whole target table instead. A document
-// saved for the first time skips it (there is nothing to compare with);
-// its ON CONFLICT then never fires, as chunk ids hash the document id.
-const (
-	chunkColumns = `
-INSERT INTO chunks AS c (id, document_id, page, first_line, last_line, text, tokens)
-SELECT s.chunk_id, s.document_id, s.page, s.first_line, s.last_line, s.text, s.tokens
-FROM pg_temp.extractor_stage s
-WHERE s.model IS NULL`
-	chunkUnchanged = `
-  AND NOT coalesce((SELECT (o.document_id, o.page, o.first_line, o.last_line, o.text, o.tokens)
-          IS NOT DISTINCT FROM (s.document_id, s.page, s.first_line, s.last_line, s.text, s.tokens)
-      FROM chunks o WHERE o.id = s.chunk_id), false)`
-	chunkConflict = `
-ON CONFLICT (id) DO UPDATE SET
-    document_id = excluded.document_id, page = excluded.page, first_line = excluded.first_line,
-    last_line = excluded.last_line, text = excluded.text, tokens = excluded.tokens
-WHERE (c.document_id, c.page, c.first_line, c.last_line, c.text, c.tokens)
-    IS DISTINCT FROM (excluded.document_id, excluded.page, excluded.first_line, excluded.last_line, excluded.text, excluded.tokens)`
-
-	insertChunks = chunkColumns + chunkConflict
-	upsertChunks = chunkColumns + chunkUnchanged + chunkConflict
-
-	embeddingColumns = `
-INSERT INTO embeddings AS e (chunk_id, model, dims, vec)
-SELECT s.chunk_id, s.model, s.dims, s.vec
-FROM pg_temp.extractor_stage s
-WHERE s.model IS NOT NULL`
-	embeddingUnchanged = `
-  AND NOT coalesce((SELECT o.dims = s.dims AND o.vec = s.vec
-      FROM embeddings o WHERE o.chunk_id = s.chunk_id AND o.model = s.model), false)`
-	embeddingConflict = `
-ON CONFLICT (chunk_id, model) DO UPDATE SET dims = excluded.dims, vec = excluded.vec, created_at = now()
-WHERE (e.dims, e.vec) IS DISTINCT FROM (excluded.dims, excluded.vec)`
-
-	insertEmbeddings = embeddingColumns + embeddingConflict
-	upsertEmbeddings = embeddingColumns + embeddingUnchanged + embeddingConflict
-)
-
-// Chunks of the document that this save does not have (the staging table
-// holds all of this save's chunks, and only them).
-const deleteStaleChunks = `
-DELETE FROM chunks c
-WHERE c.document_id = $1
-  AND NOT EXISTS (SELECT 1 FROM pg_temp.extractor_stage s WHERE s.model IS NULL AND s.chunk_id = c.id)`
+    height double precision, error text, text text, lines jsonb)`
 
 const insertExtraction = `
 INSERT INTO extractions (document_id, run_id, schema_name, schema_version, schema_hash, extractor_kind,
@@ -238,9 +278,21 @@ type docInput struct {
 	pages       []byte
 	pageNumbers []int32
 	chunks      []pipeline.Chunk
-	embeddings  []pipeline.Embedding
-	extraction  *extractionRow
-	versions    []byte
+	// contentHash hashes the pages and chunks.
+	contentHash string
+	// embeddings are grouped by model, in the order models first appear.
+	embeddings []pipeline.Embedding
+	models     []modelVectors
+	extraction *extractionRow
+	versions   []byte
+}
+
+// modelVectors are one model's vectors in docInput.embeddings: n of them
+// from first, and a hash of them (with their chunk ids).
+type modelVectors struct {
+	name     string
+	first, n int
+	hash     string
 }
 
 type extractionRow struct {
@@ -346,29 +398,38 @@ func prepareDocument(d pipeline.StoredDocument) (*docInput, error) {
 		in.chunks = append(in.chunks, c)
 	}
 
-	// Embeddings: of this document's chunks only; one per chunk and model.
+	in.contentHash = contentHash(in.pages, in.chunks)
+
+	// Embeddings: of this document's chunks only; one per chunk and model
+	// (a later one replaces an earlier one), grouped by model.
+	byModel := map[string][]pipeline.Embedding{}
+	var order []string
 	embAt := make(map[[2]string]int, len(d.Embeddings))
-	checked := map[string]bool{}
 	for _, e := range d.Embeddings {
 		if _, ok := chunkAt[e.ChunkID]; !ok {
 			return nil, invalid("document %s: embedding of chunk %q, which is not among its chunks", short(doc.ID), e.ChunkID)
 		}
-		if !checked[e.Model] {
+		if _, ok := byModel[e.Model]; !ok {
 			if err := checkModel(e.Model); err != nil {
 				return nil, err
 			}
-			checked[e.Model] = true
+			order = append(order, e.Model)
 		}
 		if err := checkVector(e.Vector); err != nil {
 			return nil, fmt.Errorf("embedding of chunk %s by %s: %w", e.ChunkID, e.Model, err)
 		}
 		k := [2]string{e.ChunkID, e.Model}
 		if i, ok := embAt[k]; ok {
-			in.embeddings[i] = e
+			byModel[e.Model][i] = e
 			continue
 		}
-		embAt[k] = len(in.embeddings)
-		in.embeddings = append(in.embeddings, e)
+		embAt[k] = len(byModel[e.Model])
+		byModel[e.Model] = append(byModel[e.Model], e)
+	}
+	for _, m := range order {
+		vs := byModel[m]
+		in.models = append(in.models, modelVectors{name: m, first: len(in.embeddings), n: len(vs), hash: vectorsHash(vs)})
+		in.embeddings = append(in.embeddings, vs...)
 	}
 
 	versions := d.Versions
@@ -412,14 +473,66 @@ func prepareDocument(d pipeline.StoredDocument) (*docInput, error) {
 	return in, nil
 }
 
+// contentHash hashes what a save writes of pages and chunks (xxhash64,
+// like vectorsHash).
+func contentHash(pages []byte, chunks []pipeline.Chunk) string {
+	h := xxhash.New()
+	var buf []byte
+	buf = binary.AppendUvarint(buf, uint64(len(pages)))
+	h.Write(buf)
+	h.Write(pages)
+	for _, c := range chunks {
+		buf = buf[:0]
+		for _, s := range []string{c.ID, c.Text} {
+			buf = binary.AppendUvarint(buf, uint64(len(s)))
+			buf = append(buf, s...)
+		}
+		for _, n := range []int{c.Page, c.FirstLine, c.LastLine, c.Tokens} {
+			buf = binary.AppendVarint(buf, int64(n))
+		}
+		h.Write(buf)
+	}
+	return "xxh64:" + strconv.FormatUint(h.Sum64(), 16)
+}
+
+// vectorsHash hashes one model's vectors with their chunk ids: xxhash64
+// (a change detector, not a cryptographic hash) over the vectors' bytes in
+// the machine's byte order, so that hashing costs a few percent of
+// copying them. A machine of the other byte order would see the vectors
+// as changed once, and write them again.
+func vectorsHash(vs []pipeline.Embedding) string {
+	h := xxhash.New()
+	var n [8]byte
+	for _, e := range vs {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(e.ChunkID)))
+		h.Write(n[:])
+		h.WriteString(e.ChunkID)
+		binary.LittleEndian.PutUint64(n[:], uint64(len(e.Vector)))
+		h.Write(n[:])
+		if len(e.Vector) > 0 {
+			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&e.Vector[0])), 4*len(e.Vector)))
+		}
+	}
+	return "xxh64:" + strconv.FormatUint(h.Sum64(), 16)
+}
+
 // checkVector refuses what pgvector would refuse, with a clearer error.
 func checkVector(v []float32) error {
 	if len(v) == 0 || len(v) > 16000 {
 		return invalid("a vector has %d dimensions (1 to 16000)", len(v))
 	}
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return invalid("a vector has %v at %d", x, i)
+	// NaN and ±Inf are the floats whose exponent bits are all ones: adding
+	// one to such an exponent carries into bit 31. Branch-free, as this
+	// runs over every float of every vector.
+	var carry uint32
+	for _, x := range v {
+		carry |= math.Float32bits(x)&0x7f800000 + 0x00800000
+	}
+	if carry&0x80000000 != 0 {
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return invalid("a vector has %v at %d", x, i)
+			}
 		}
 	}
 	return nil

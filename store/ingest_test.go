@@ -7,7 +7,12 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
 
 	"github.com/extractor-dev/extractor/pipeline"
 )
@@ -292,5 +297,122 @@ func TestSaveDocumentConcurrent(t *testing.T) {
 	got := counts(t, s)
 	if got["documents"] != 9 || got["extractions"] != 1 || got["chunks"] != 9*len(same.Chunks) || got["embeddings"] != 9*len(same.Chunks) {
 		t.Errorf("after concurrent saves: %v", got)
+	}
+}
+
+// Vectors by model on an unchanged document: a new model's are added, a
+// model whose vectors changed has them replaced, the others stay as they
+// are; after the chunks change, a model the save did not have is
+// rewritten on its next save.
+func TestSaveDocumentVectors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testStore(t)
+	doc := testDoc("vectors", invoiceLines)
+	a := testStored(doc, "model-a", 8, nil)
+	if err := s.SaveDocument(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	n := len(a.Chunks)
+	vectorsOf := func(model string) map[string][]float32 {
+		rows, err := s.pool.Query(ctx, "SELECT chunk_id, vec FROM embeddings WHERE model = $1", model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]float32{}
+		var id string
+		var v pgvector.Vector
+		if _, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error { out[id] = v.Slice(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	xminsOf := func(model string) string {
+		var x string
+		if err := s.pool.QueryRow(ctx, "SELECT string_agg(xmin::text, ',' ORDER BY chunk_id) FROM embeddings WHERE model = $1", model).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	aXmins := xminsOf("model-a")
+
+	// model-b's vectors only: added next to model-a's, which stay untouched.
+	b := a
+	b.Embeddings = nil
+	for _, c := range a.Chunks {
+		b.Embeddings = append(b.Embeddings, pipeline.Embedding{ChunkID: c.ID, Model: "model-b", Vector: seededVector("b"+c.ID, 3)})
+	}
+	if err := s.SaveDocument(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := counts(t, s); got["embeddings"] != 2*n || got["chunks"] != n {
+		t.Fatalf("after adding model-b: %v", got)
+	}
+	if xminsOf("model-a") != aXmins {
+		t.Error("adding model-b rewrote model-a's vectors")
+	}
+
+	// model-b's vectors changed (a new version of the model): replaced.
+	b2 := b
+	b2.Embeddings = nil
+	for _, c := range a.Chunks {
+		b2.Embeddings = append(b2.Embeddings, pipeline.Embedding{ChunkID: c.ID, Model: "model-b", Vector: seededVector("b2"+c.ID, 3)})
+	}
+	if err := s.SaveDocument(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	got := vectorsOf("model-b")
+	if len(got) != n || counts(t, s)["embeddings"] != 2*n {
+		t.Fatalf("after replacing model-b: %d vectors, counts %v", len(got), counts(t, s))
+	}
+	for _, e := range b2.Embeddings {
+		if !slices.Equal(got[e.ChunkID], e.Vector) {
+			t.Errorf("chunk %s model-b: %v, want %v", e.ChunkID, got[e.ChunkID], e.Vector)
+		}
+	}
+	if xminsOf("model-a") != aXmins {
+		t.Error("replacing model-b rewrote model-a's vectors")
+	}
+
+	// The document's first line is read differently: the changed chunk
+	// loses both models' vectors, the unchanged ones keep them, and
+	// model-a (not in this save) is rewritten whole on its next save.
+	doc2 := testDoc("vectors", append([]string{"ACME GmbH, Hauptstraße 1, Berlin"}, invoiceLines[1:]...))
+	c := testStored(doc2, "model-b", 3, nil)
+	if err := s.SaveDocument(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := vectorsOf("model-b"); len(got) != len(c.Chunks) {
+		t.Errorf("model-b after the change: %d vectors, want %d", len(got), len(c.Chunks))
+	}
+	a2 := testStored(doc2, "model-a", 8, nil)
+	if err := s.SaveDocument(ctx, a2); err != nil {
+		t.Fatal(err)
+	}
+	if got := counts(t, s); got["embeddings"] != 2*len(c.Chunks) || got["chunks"] != len(c.Chunks) {
+		t.Errorf("after re-saving model-a: %v, want %d chunks with 2 vectors each", got, len(c.Chunks))
+	}
+
+	// Deleting the document takes its chunks and, by the trigger, their
+	// vectors.
+	if _, err := s.pool.Exec(ctx, "DELETE FROM documents WHERE id = $1", doc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := counts(t, s); got["chunks"] != 0 || got["embeddings"] != 0 || got["pages"] != 0 {
+		t.Errorf("after deleting the document: %v", got)
+	}
+}
+
+// BenchmarkPrepareDocument is the client-side cost of a save of 1000
+// chunks: checks and hashes (no database).
+func BenchmarkPrepareDocument(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sp := newEmbeddingSpace(rng, 384)
+	docs := benchDocs(rng, sp, "m", "p", 1000, 1000)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := prepareDocument(docs[0]); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

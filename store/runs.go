@@ -199,8 +199,8 @@ func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 		return err
 	}
 	defer tx.Rollback(ctx)
-	// Emptied here, not at commit (see stagingDDL); in the transaction,
-	// so a failed export leaves it as it was.
+	// Emptied here, in the transaction, so a failed export leaves it as
+	// it was.
 	if _, err := tx.Exec(ctx, "TRUNCATE pg_temp.extractor_stage_spans"); err != nil {
 		return err
 	}

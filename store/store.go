@@ -3,7 +3,8 @@
 // number of models, extractions, and the lineage of runs (manifests, step
 // records, spans) with a step cache. It owns the schema (embedded,
 // versioned migrations applied with jackc/tern), idempotent ingest (COPY
-// into staging tables, then upserts, one transaction per document), the
+// straight into the tables of only what changed, one transaction per
+// document), the
 // per-model HNSW indexes and hybrid retrieval (vector and full-text in one
 // statement, fused with Reciprocal Rank Fusion).
 //
@@ -15,8 +16,9 @@
 // Pools must register pgvector's types on every connection: build them
 // with Connect or PoolConfig (or call RegisterTypes from your own
 // AfterConnect). A connection without them is registered on first use, at
-// the cost of one round trip. The store keeps session state (temporary
-// staging tables, created once per connection), so it needs session
+// the cost of one round trip. The store keeps session state (the span
+// exporter's temporary staging table, created once per connection, and
+// transactions spanning several round trips), so it needs session
 // pooling: not a transaction-pooling proxy such as PgBouncer in
 // transaction mode.
 package store
@@ -219,11 +221,6 @@ func prepare(ctx context.Context, conn *pgx.Conn, staging bool) error {
 		data[stateTypes] = true
 	}
 	if staging && data[stateStaging] == nil {
-		// Room for a large document's staged rows (a 384-dimension vector
-		// is 1.5 kB) in memory rather than in temporary files; allocated
-		// only as used. It can only be set before the session's first use
-		// of a temporary table: if someone was first, the default stays.
-		_, _ = conn.Exec(ctx, "SET temp_buffers = '32MB'")
 		if _, err := conn.Exec(ctx, stagingDDL); err != nil {
 			return fmt.Errorf("store: creating staging tables: %w", err)
 		}
@@ -232,20 +229,13 @@ func prepare(ctx context.Context, conn *pgx.Conn, staging bool) error {
 	return nil
 }
 
-// stagingDDL creates the session's staging tables. They are temporary
-// (in pg_temp: no WAL, local buffers, invisible to other sessions) and
-// live as long as the pooled connection, so no document pays for creating
-// and dropping catalog entries. Chunks and embeddings share one table
-// (embedding rows have a model; chunk rows do not), emptied at each
-// commit: PostgreSQL truncates every ON COMMIT DELETE ROWS table of the
-// session at each commit that touched a temporary table, about 0.3 ms a
-// table, so there is only one. The spans' staging table is emptied by the
-// exporter itself.
+// stagingDDL creates the session's staging table of spans, into which
+// the span exporter copies a batch before inserting it with ON CONFLICT
+// DO NOTHING. It is temporary (in pg_temp: no WAL, local buffers,
+// invisible to other sessions) and lives as long as the pooled
+// connection, so no export pays for creating and dropping catalog
+// entries; the exporter empties it in its own transaction.
 const stagingDDL = `
-CREATE TEMP TABLE IF NOT EXISTS extractor_stage (
-    chunk_id text, document_id text, page integer, first_line integer, last_line integer, text text, tokens integer,
-    model text, dims integer, vec vector
-) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS extractor_stage_spans (
     trace_id text, span_id text, parent_span_id text, name text, kind text,
     start_time timestamptz, end_time timestamptz, duration_ns bigint,

@@ -26,6 +26,11 @@ CREATE TABLE documents (
     meta        jsonb       NOT NULL DEFAULT '{}',
     warnings    jsonb       NOT NULL DEFAULT '[]',
     last_run_id text        NOT NULL DEFAULT '',
+    -- What the last save wrote, to skip what has not changed: a hash of
+    -- the pages and chunks (content_hash), and per embedding model a hash
+    -- of its vectors of those chunks (embedding_hashes: model -> hash).
+    content_hash     text  NOT NULL DEFAULT '',
+    embedding_hashes jsonb NOT NULL DEFAULT '{}',
     first_seen  timestamptz NOT NULL DEFAULT now(),
     last_seen   timestamptz NOT NULL DEFAULT now()
 );
@@ -70,14 +75,37 @@ CREATE INDEX chunks_tsv_idx ON chunks USING gin (tsv);
 -- indexes are per model and dimension: partial expression indexes on
 -- (vec::vector(dims)) WHERE model = ... AND dims = ..., made by
 -- store.EnsureIndex (pgvector indexes only vectors of one dimension).
+--
+-- chunk_id has no foreign key to chunks: its per-row check (a lookup and
+-- a row lock on the chunk) was measured to double the cost of inserting
+-- vectors, the bulk of all ingest. SaveDocument writes a document's
+-- vectors only for chunks it writes or holds in the same transaction,
+-- under the document's row lock, and deletes a chunk's vectors before
+-- the chunk; the trigger below does the same for chunks deleted any other
+-- way (a document deleted, cascading to its chunks), one statement at a
+-- time. Search joins chunks, so an orphan vector could never be returned.
 CREATE TABLE embeddings (
-    chunk_id   text        NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
+    chunk_id   text        NOT NULL,
     model      text        NOT NULL,
     dims       integer     NOT NULL CHECK (dims BETWEEN 1 AND 16000),
     vec        vector      NOT NULL CHECK (vector_dims(vec) = dims),
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (chunk_id, model)
 );
+
+-- SET search_path FROM CURRENT: the function finds the embeddings table
+-- of the schema it was created in, whatever the deleting session's path.
+CREATE FUNCTION extractor_delete_chunk_embeddings() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    DELETE FROM embeddings e USING gone_chunks g WHERE e.chunk_id = g.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER chunks_delete_embeddings
+    AFTER DELETE ON chunks
+    REFERENCING OLD TABLE AS gone_chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION extractor_delete_chunk_embeddings();
 
 -- Runs: the pipeline.Run manifest, its main facts as columns and the whole
 -- of it as manifest.
@@ -192,6 +220,8 @@ DROP TABLE step_records;
 DROP TABLE extractions;
 DROP TABLE runs;
 DROP TABLE embeddings;
+DROP TRIGGER chunks_delete_embeddings ON chunks;
+DROP FUNCTION extractor_delete_chunk_embeddings();
 DROP TABLE chunks;
 DROP TABLE pages;
 DROP TABLE documents;
