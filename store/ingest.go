@@ -401,35 +401,45 @@ func prepareDocument(d pipeline.StoredDocument) (*docInput, error) {
 	in.contentHash = contentHash(in.pages, in.chunks)
 
 	// Embeddings: of this document's chunks only; one per chunk and model
-	// (a later one replaces an earlier one), grouped by model.
-	byModel := map[string][]pipeline.Embedding{}
+	// (a later one replaces an earlier one), grouped by model. Each vector
+	// is checked and hashed at once, while it is in the CPU's cache.
+	type modelRows struct {
+		rows   []pipeline.Embedding
+		hashes []uint64
+		at     []int32 // chunk index -> position in rows + 1 (0: none yet)
+	}
+	byModel := map[string]*modelRows{}
 	var order []string
-	embAt := make(map[[2]string]int, len(d.Embeddings))
 	for _, e := range d.Embeddings {
-		if _, ok := chunkAt[e.ChunkID]; !ok {
+		ci, ok := chunkAt[e.ChunkID]
+		if !ok {
 			return nil, invalid("document %s: embedding of chunk %q, which is not among its chunks", short(doc.ID), e.ChunkID)
 		}
-		if _, ok := byModel[e.Model]; !ok {
+		mr := byModel[e.Model]
+		if mr == nil {
 			if err := checkModel(e.Model); err != nil {
 				return nil, err
 			}
+			mr = &modelRows{at: make([]int32, len(in.chunks))}
+			byModel[e.Model] = mr
 			order = append(order, e.Model)
 		}
 		if err := checkVector(e.Vector); err != nil {
 			return nil, fmt.Errorf("embedding of chunk %s by %s: %w", e.ChunkID, e.Model, err)
 		}
-		k := [2]string{e.ChunkID, e.Model}
-		if i, ok := embAt[k]; ok {
-			byModel[e.Model][i] = e
+		h := vectorHash(e)
+		if i := mr.at[ci]; i > 0 {
+			mr.rows[i-1], mr.hashes[i-1] = e, h
 			continue
 		}
-		embAt[k] = len(byModel[e.Model])
-		byModel[e.Model] = append(byModel[e.Model], e)
+		mr.rows = append(mr.rows, e)
+		mr.hashes = append(mr.hashes, h)
+		mr.at[ci] = int32(len(mr.rows))
 	}
 	for _, m := range order {
-		vs := byModel[m]
-		in.models = append(in.models, modelVectors{name: m, first: len(in.embeddings), n: len(vs), hash: vectorsHash(vs)})
-		in.embeddings = append(in.embeddings, vs...)
+		mr := byModel[m]
+		in.models = append(in.models, modelVectors{name: m, first: len(in.embeddings), n: len(mr.rows), hash: hashesHash(mr.hashes)})
+		in.embeddings = append(in.embeddings, mr.rows...)
 	}
 
 	versions := d.Versions
@@ -495,25 +505,31 @@ func contentHash(pages []byte, chunks []pipeline.Chunk) string {
 	return "xxh64:" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// vectorsHash hashes one model's vectors with their chunk ids: xxhash64
-// (a change detector, not a cryptographic hash) over the vectors' bytes in
-// the machine's byte order, so that hashing costs a few percent of
-// copying them. A machine of the other byte order would see the vectors
-// as changed once, and write them again.
-func vectorsHash(vs []pipeline.Embedding) string {
-	h := xxhash.New()
+// vectorHash hashes a vector with its chunk id: xxhash64 (a change
+// detector, not a cryptographic hash) over the vector's bytes in the
+// machine's byte order, so that hashing costs a few percent of copying. A
+// machine of the other byte order would see the vectors as changed once,
+// and write them again. hashesHash combines a model's vector hashes, in
+// order, into the hash stored with the document.
+func vectorHash(e pipeline.Embedding) uint64 {
+	var h xxhash.Digest
+	h.Reset()
 	var n [8]byte
-	for _, e := range vs {
-		binary.LittleEndian.PutUint64(n[:], uint64(len(e.ChunkID)))
-		h.Write(n[:])
-		h.WriteString(e.ChunkID)
-		binary.LittleEndian.PutUint64(n[:], uint64(len(e.Vector)))
-		h.Write(n[:])
-		if len(e.Vector) > 0 {
-			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&e.Vector[0])), 4*len(e.Vector)))
-		}
+	binary.LittleEndian.PutUint64(n[:], uint64(len(e.ChunkID)))
+	h.Write(n[:])
+	h.WriteString(e.ChunkID)
+	if len(e.Vector) > 0 {
+		h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&e.Vector[0])), 4*len(e.Vector)))
 	}
-	return "xxh64:" + strconv.FormatUint(h.Sum64(), 16)
+	return h.Sum64()
+}
+
+func hashesHash(hs []uint64) string {
+	b := make([]byte, 0, 8*len(hs))
+	for _, h := range hs {
+		b = binary.LittleEndian.AppendUint64(b, h)
+	}
+	return "xxh64:" + strconv.FormatUint(xxhash.Sum64(b), 16)
 }
 
 // checkVector refuses what pgvector would refuse, with a clearer error.
@@ -522,11 +538,17 @@ func checkVector(v []float32) error {
 		return invalid("a vector has %d dimensions (1 to 16000)", len(v))
 	}
 	// NaN and ±Inf are the floats whose exponent bits are all ones: adding
-	// one to such an exponent carries into bit 31. Branch-free, as this
+	// one to such an exponent carries into bit 31. Branch-free, two floats
+	// per 64-bit word (the carry of the low one stops at bit 31), as this
 	// runs over every float of every vector.
-	var carry uint32
-	for _, x := range v {
-		carry |= math.Float32bits(x)&0x7f800000 + 0x00800000
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(&v[0])), len(v)/2)
+	var carry64 uint64
+	for _, w := range words {
+		carry64 |= w&0x7f8000007f800000 + 0x0080000000800000
+	}
+	carry := uint32(carry64) | uint32(carry64>>32)
+	if len(v)%2 == 1 {
+		carry |= math.Float32bits(v[len(v)-1])&0x7f800000 + 0x00800000
 	}
 	if carry&0x80000000 != 0 {
 		for i, x := range v {

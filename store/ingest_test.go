@@ -416,3 +416,28 @@ func BenchmarkPrepareDocument(b *testing.B) {
 		}
 	}
 }
+
+func TestCheckVector(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, c := range []struct {
+		v  []float32
+		ok bool
+	}{
+		{[]float32{1}, true},
+		{[]float32{0, -0, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 1e-40}, true},
+		{[]float32{1, 2, 3}, true},
+		{nil, false},
+		{make([]float32, 16001), false},
+		{[]float32{nan}, false},
+		{[]float32{1, nan}, false},
+		{[]float32{nan, 1}, false},
+		{[]float32{1, 2, -inf}, false},
+		{[]float32{inf, 2, 3}, false},
+		{[]float32{1, 2, 3, 4, 5, 6, 7, float32(math.Copysign(math.NaN(), -1))}, false},
+	} {
+		err := checkVector(c.v)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("%v: %v", c.v, err)
+		}
+	}
+}

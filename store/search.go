@@ -57,11 +57,27 @@ const (
 	LessOrEqual
 )
 
+// Match says which chunks the full-text list takes.
+type Match int
+
+// Full-text matching.
+const (
+	// MatchAny: chunks with any word of the text (stop words aside),
+	// ranked by how many of its words they have and how often; for
+	// questions in natural language (the default).
+	MatchAny Match = iota
+	// MatchAll: the text is a web search query (websearch_to_tsquery):
+	// chunks with every word, "quoted phrases" in order, a OR b, -excluded.
+	MatchAll
+)
+
 // Query is a search over the chunks.
 type Query struct {
-	// Text is matched with websearch_to_tsquery('simple', Text): words,
-	// "quoted phrases", OR, -excluded.
-	Text string
+	// Text is matched against the chunks' words with the extractor_text
+	// configuration (lower-cased, no stemming, no English, German or
+	// French stop words), as Match says.
+	Text  string
+	Match Match
 	// Vector is the query's embedding by Model (same dimensions as the
 	// stored vectors searched).
 	Vector []float32
@@ -147,7 +163,8 @@ const maxK = 1000
 //     filter the planner rather reads the allowed documents' chunks and
 //     ranks them exactly; without an index the list is exact too;
 //   - the text list: the top chunks by ts_rank of their tsvector against
-//     websearch_to_tsquery('simple', q.Text), through the GIN index;
+//     q.Text's words ORed (MatchAny) or websearch_to_tsquery of it
+//     (MatchAll), through the GIN index;
 //   - fusion: score = Σ 1/(k + rank) over the lists a chunk is in
 //     (Reciprocal Rank Fusion, k = Config.RRFK), ties broken by chunk id.
 //
@@ -303,13 +320,24 @@ func (s *Store) buildSearch(q Query) (builtSearch, error) {
 		if filtered {
 			cond = "\n      AND c.document_id IN (SELECT id FROM allowed)"
 		}
+		var query string
+		switch q.Match {
+		case MatchAny:
+			// The text's lexemes, quoted for tsquery's syntax, ORed.
+			query = fmt.Sprintf(`(SELECT coalesce(string_agg('''' || replace(replace(l, '\', '\\'), '''', '''''') || '''', ' | '), '')::tsquery
+        FROM unnest(tsvector_to_array(to_tsvector('extractor_text', %s::text))) AS l)`, arg(q.Text))
+		case MatchAll:
+			query = fmt.Sprintf("websearch_to_tsquery('extractor_text', %s::text)", arg(q.Text))
+		default:
+			return out, invalid("text match %d", q.Match)
+		}
 		with = append(with, fmt.Sprintf(`text_list AS MATERIALIZED (
     SELECT c.id AS chunk_id, ts_rank(c.tsv, tq.query) AS score
-    FROM chunks c, websearch_to_tsquery('simple', %s) AS tq(query)
+    FROM chunks c, %s AS tq(query)
     WHERE c.tsv @@ tq.query%s
     ORDER BY score DESC, c.id
     LIMIT %s
-)`, arg(q.Text), cond, arg(depth)),
+)`, query, cond, arg(depth)),
 			`text_ranked AS (
     SELECT chunk_id, score, row_number() OVER (ORDER BY score DESC, chunk_id) AS rank FROM text_list
 )`)

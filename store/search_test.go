@@ -166,15 +166,30 @@ func TestSearch(t *testing.T) {
 			t.Errorf("text scores %v %v", hits[0].TextScore, hits[1].TextScore)
 		}
 		checkScores(t, hits)
-		// websearch syntax: exclusion, and words of any case.
-		hits, err = s.Search(ctx, Query{Text: "CONSULTING -rechnung", Mode: Text})
+		// MatchAll takes websearch syntax: exclusion, and words of any case.
+		hits, err = s.Search(ctx, Query{Text: "CONSULTING -rechnung", Mode: Text, Match: MatchAll})
 		if err != nil || slices.Contains(ids(hits), set.c2a) || len(hits) != 2 {
 			t.Errorf("consulting -rechnung: %v %v", ids(hits), err)
 		}
-		// Stop words are words too with 'simple': "und" is found.
-		hits, err = s.Search(ctx, Query{Text: "und", Mode: Text})
-		if err != nil || !slices.Equal(ids(hits), []string{set.c2b}) {
-			t.Errorf("und: %v %v", ids(hits), err)
+		hits, err = s.Search(ctx, Query{Text: "consulting invoice", Mode: Text, Match: MatchAll})
+		if err != nil || !slices.Equal(ids(hits), []string{set.c1a}) {
+			t.Errorf("all of consulting invoice: %v %v", ids(hits), err)
+		}
+		// MatchAny: a question's words, any of them; the chunk with more of
+		// them first. Stop words ("what", "is", "the", "und") match nothing.
+		hits, err = s.Search(ctx, Query{Text: "What is the invoice for the transfer?", Mode: Text})
+		if err != nil || !slices.Equal(ids(hits), []string{set.c1a, set.c1b}) && !slices.Equal(ids(hits), []string{set.c1b, set.c1a}) {
+			t.Errorf("any of invoice transfer: %v %v", ids(hits), err)
+		}
+		hits, err = s.Search(ctx, Query{Text: "Rechnung für consulting", Mode: Text})
+		if err != nil || len(hits) != 3 || hits[0].ChunkID != set.c2a {
+			t.Errorf("any of rechnung consulting: %v %v", ids(hits), err)
+		}
+		for _, q := range []string{"und", "the", "de la", "'\\ ' ''"} {
+			hits, err = s.Search(ctx, Query{Text: q, Mode: Text})
+			if err != nil || len(hits) != 0 {
+				t.Errorf("%q: %v %v", q, ids(hits), err)
+			}
 		}
 	})
 

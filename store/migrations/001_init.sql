@@ -48,6 +48,24 @@ CREATE TABLE pages (
     PRIMARY KEY (document_id, number)
 );
 
+-- The full-text configuration of chunks: 'simple' (lower-case, no
+-- stemming) minus the stop words of English, German and French. Invoices
+-- come in many languages (often several in one document) and are full of
+-- names, numbers and ids that a language's stemmer would mangle ("GmbH",
+-- "INV-2024-0042"); one language's rules would be wrong for all the
+-- others, and a per-row language would need detection we do not have. But
+-- their function words ("the", "der", "de") match nearly every chunk and,
+-- as ts_rank has no notion of how rare a word is, would outweigh the words
+-- that matter in a question. Each stop word dictionary drops its stop
+-- words and passes every other word on (ACCEPT = false) to 'simple'.
+CREATE TEXT SEARCH DICTIONARY extractor_stop_en (TEMPLATE = pg_catalog.simple, STOPWORDS = english, ACCEPT = false);
+CREATE TEXT SEARCH DICTIONARY extractor_stop_de (TEMPLATE = pg_catalog.simple, STOPWORDS = german, ACCEPT = false);
+CREATE TEXT SEARCH DICTIONARY extractor_stop_fr (TEMPLATE = pg_catalog.simple, STOPWORDS = french, ACCEPT = false);
+CREATE TEXT SEARCH CONFIGURATION extractor_text (COPY = pg_catalog.simple);
+ALTER TEXT SEARCH CONFIGURATION extractor_text
+    ALTER MAPPING FOR asciiword, word, asciihword, hword, hword_asciipart, hword_part
+    WITH extractor_stop_en, extractor_stop_de, extractor_stop_fr, pg_catalog.simple;
+
 CREATE TABLE chunks (
     -- the stable chunk id (pipeline.ChunkID): a hash of the document id,
     -- page and line span.
@@ -58,14 +76,10 @@ CREATE TABLE chunks (
     last_line   integer NOT NULL CHECK (last_line >= first_line),
     text        text    NOT NULL,
     tokens      integer NOT NULL DEFAULT 0,
-    -- The 'simple' configuration lower-cases and splits words but neither
-    -- stems nor drops stop words. Invoices come in many languages (often
-    -- several in one document) and are full of names, numbers and ids that
-    -- a language's stemmer would mangle ("GmbH", "INV-2024-0042"); one
-    -- language's rules would be wrong for all the others, and a per-row
-    -- language would need detection we do not have. Queries use 'simple'
-    -- too (websearch_to_tsquery('simple', ...)), so both sides agree.
-    tsv         tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+    -- extractor_text (above) lower-cases and splits words and drops
+    -- English, German and French stop words, but does not stem. Queries
+    -- use it too, so both sides agree.
+    tsv         tsvector GENERATED ALWAYS AS (to_tsvector('extractor_text', text)) STORED
 );
 CREATE INDEX chunks_document_id_idx ON chunks (document_id);
 CREATE INDEX chunks_tsv_idx ON chunks USING gin (tsv);
@@ -223,5 +237,9 @@ DROP TABLE embeddings;
 DROP TRIGGER chunks_delete_embeddings ON chunks;
 DROP FUNCTION extractor_delete_chunk_embeddings();
 DROP TABLE chunks;
+DROP TEXT SEARCH CONFIGURATION extractor_text;
+DROP TEXT SEARCH DICTIONARY extractor_stop_fr;
+DROP TEXT SEARCH DICTIONARY extractor_stop_de;
+DROP TEXT SEARCH DICTIONARY extractor_stop_en;
 DROP TABLE pages;
 DROP TABLE documents;
