@@ -1,5 +1,5 @@
 # extractor: the two set-up commands on a fresh Debian machine are
-#   make demo   extract the bundled sample invoices and print a table of key fields
+#   make demo   extract the bundled sample invoices into PostgreSQL+pgvector, then search and ask them
 #   make test   install what is missing, start PostgreSQL+pgvector, vet and test
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -11,7 +11,8 @@ BENCHTIME ?= 1x
 .PHONY: help demo test build bench fuzz lint conformance db-start db-stop samples
 
 help:
-	@echo "make demo    extract the bundled sample invoices (testdata/invoices): a table of documents x key fields"
+	@echo "make demo    install what is missing, start the project's PostgreSQL+pgvector, extract the sample invoices"
+	@echo "             (testdata/invoices) into it, print their key fields, search and ask them"
 	@echo "make test    install missing system packages, start a local PostgreSQL with pgvector, go vet, go test"
 	@echo "make bench   parse benchmark against pdftotext -layout (needs ../shared/corpus)"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
@@ -20,7 +21,7 @@ help:
 	@echo "make conformance  run the extractor against a real llama-server with a tiny random model (first build 10-20 min)"
 
 demo:
-	$(GO) run ./cmd/extractor run --format table testdata/invoices
+	scripts/demo.sh
 
 test:
 	scripts/test.sh
@@ -47,9 +48,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Start or stop the project-local database by hand (make test does both).
+# Start or stop the project-local database by hand (make test and make demo
+# do both). db-start prints the export line of the demo database:
+#   eval "$(make -s db-start)"
 db-start:
-	@scripts/pg.sh start
+	@EXTRACTOR_PG_DB=extractor_demo scripts/pg.sh start
 db-stop:
 	@scripts/pg.sh stop
 

@@ -333,7 +333,7 @@ func TestOpenAIRetries(t *testing.T) {
 				t.Fatalf("%d embeddings spans", len(spans))
 			}
 			if v, _ := attr(spans[0], tracing.Retries); v.AsInt64() != tt.wantRetries {
-				t.Errorf("retries = %v, want %d", v.Emit(), tt.wantRetries)
+				t.Errorf("retries = %v, want %d", v.String(), tt.wantRetries)
 			}
 		})
 	}
@@ -430,7 +430,7 @@ func TestOpenAISpans(t *testing.T) {
 		}
 		for _, c := range rec.Ended() {
 			for _, kv := range c.Attributes() {
-				if strings.Contains(kv.Value.Emit(), "test-key") {
+				if strings.Contains(kv.Value.String(), "test-key") {
 					t.Errorf("span %q records the API key in %s", c.Name(), kv.Key)
 				}
 			}

@@ -15,9 +15,18 @@ type Question struct {
 	// of the pages counts.
 	DocumentID string `json:"document_id"`
 	Pages      []int  `json:"pages"`
+	// Also lists other documents that print the answer: other renderings
+	// of the same invoice (a hit on them counts too).
+	Also []Location `json:"also,omitempty"`
 	// Kind says what is asked ("total", "due_date", "iban", "line_item").
 	Kind string `json:"kind"`
 	Lang string `json:"lang,omitempty"`
+}
+
+// Location is pages of a document.
+type Location struct {
+	DocumentID string `json:"document_id"`
+	Pages      []int  `json:"pages"`
 }
 
 // Retrieved is one search result as retrieval scoring sees it.
@@ -32,6 +41,11 @@ func (q Question) Rank(results []Retrieved) int {
 	for i, r := range results {
 		if r.DocumentID == q.DocumentID && slices.Contains(q.Pages, r.Page) {
 			return i + 1
+		}
+		for _, l := range q.Also {
+			if r.DocumentID == l.DocumentID && slices.Contains(l.Pages, r.Page) {
+				return i + 1
+			}
 		}
 	}
 	return 0

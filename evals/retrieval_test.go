@@ -10,6 +10,11 @@ func TestRetrievalScores(t *testing.T) {
 	if r := q.Rank([]Retrieved{{"d2", 2}, {"d1", 1}, {"d1", 3}}); r != 3 {
 		t.Errorf("rank = %d, want 3 (page 1 of d1 is not an answer page)", r)
 	}
+	// Another rendering of the same invoice answers too.
+	q.Also = []Location{{DocumentID: "d9", Pages: []int{1}}}
+	if r := q.Rank([]Retrieved{{"d2", 2}, {"d9", 2}, {"d9", 1}, {"d1", 3}}); r != 3 {
+		t.Errorf("rank with another rendering = %d, want 3", r)
+	}
 	if r := q.Rank(nil); r != 0 {
 		t.Errorf("rank of nothing = %d", r)
 	}

@@ -9,6 +9,8 @@
 #   scripts/pg.sh bindir            print the server bin dir this script uses
 #                                   (scripts/deps.sh installs pgvector for it)
 #
+# EXTRACTOR_PG_DB names the database (default extractor_test; make demo uses
+# extractor_demo): created, with the vector extension, on start.
 # The cluster lives in the git-ignored .local/pg/ of the repository:
 #   .local/pg/data   the data directory (socket dir too), trust auth, user postgres
 #   .local/pg/port   the port it listens on (127.0.0.1 only), reused while free
@@ -29,7 +31,8 @@ LOCAL="$ROOT/.local/pg"
 DATA_LINK="$LOCAL/data"
 PORT_FILE="$LOCAL/port"
 LOG_LINK="$LOCAL/log"
-DB=extractor_test
+DB=${EXTRACTOR_PG_DB:-extractor_test}
+[[ "$DB" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || { printf "pg.sh: error: EXTRACTOR_PG_DB %q: want a plain lower-case name\n" "$DB" >&2; exit 1; }
 FIRST_PORT=54329
 LAST_PORT=54429
 

@@ -14,6 +14,42 @@ type config struct {
 	Schema string    `yaml:"schema"`
 	Prices string    `yaml:"prices"`
 	LLM    llmConfig `yaml:"llm"`
+	// DatabaseURL is a PostgreSQL connection string (EXTRACTOR_DATABASE_URL
+	// overrides it). It may carry a password: it is never recorded.
+	DatabaseURL string          `yaml:"database_url"`
+	Embedding   embeddingConfig `yaml:"embedding"`
+	Index       indexConfig     `yaml:"index"`
+	Search      searchConfig    `yaml:"search"`
+}
+
+// embeddingConfig chooses the embedder: an OpenAI-compatible embeddings
+// endpoint when base_url and model are set, else the offline hashing
+// embedder.
+type embeddingConfig struct {
+	BaseURL        string        `yaml:"base_url" json:"base_url,omitempty"`
+	Model          string        `yaml:"model" json:"model,omitempty"`
+	Dimensions     int           `yaml:"dimensions" json:"dimensions,omitempty"`
+	OmitDimensions bool          `yaml:"omit_dimensions" json:"omit_dimensions,omitempty"`
+	BatchSize      int           `yaml:"batch_size" json:"batch_size,omitempty"`
+	BatchTokens    int           `yaml:"batch_tokens" json:"batch_tokens,omitempty"`
+	Base64         bool          `yaml:"base64" json:"base64,omitempty"`
+	Timeout        time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+	MaxRetries     int           `yaml:"max_retries" json:"max_retries,omitempty"`
+	Provider       string        `yaml:"provider" json:"provider,omitempty"`
+}
+
+// indexConfig tunes the HNSW index built per embedding model.
+type indexConfig struct {
+	M                    int `yaml:"m" json:"m,omitempty"`
+	EfConstruction       int `yaml:"ef_construction" json:"ef_construction,omitempty"`
+	MaintenanceWorkMemMB int `yaml:"maintenance_work_mem_mb" json:"maintenance_work_mem_mb,omitempty"`
+}
+
+// searchConfig tunes retrieval.
+type searchConfig struct {
+	EfSearch   int `yaml:"ef_search" json:"ef_search,omitempty"`
+	RRFK       int `yaml:"rrf_k" json:"rrf_k,omitempty"`
+	Candidates int `yaml:"candidates" json:"candidates,omitempty"`
 }
 
 type llmConfig struct {

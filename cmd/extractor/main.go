@@ -135,6 +135,7 @@ pgvector, evaluates outputs against labelled data and traces every step.`,
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(m.parseCommand(), m.runCommand(), m.evalCommand(), m.synthCommand(),
-		m.runsCommand(), m.tracesCommand(), m.lineageCommand(), m.diffCommand())
+		m.runsCommand(), m.tracesCommand(), m.lineageCommand(), m.diffCommand(),
+		m.dbCommand(), m.searchCommand(), m.askCommand())
 	return root
 }

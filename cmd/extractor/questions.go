@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,57 +39,87 @@ var questionTemplates = map[string]map[string]string{
 var langRe = regexp.MustCompile(`(?i)\blang (en|de|fr)\b`)
 
 // retrievalQuestions derives retrieval questions from labelled invoice
-// rows: for each document its total, due date, IBAN and first line item,
-// asked in the document's language, with the pages the answer is printed
-// on (found by grounding the labelled value against every line). Questions
-// whose answer cannot be found on any page are left out. The result is
-// deterministic for a dataset.
+// rows: for each invoice its total, due date, IBAN and first line item,
+// asked in the invoice's language, with the pages the answer is printed
+// on (found by grounding the labelled value against every line). Rows
+// labelled with the same vendor and invoice number are renderings of one
+// invoice: each question is asked once, and a hit on any of them counts.
+// Questions whose answer cannot be found on any page are left out. The
+// result is deterministic for a dataset.
 func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []evals.Question {
-	var out []evals.Question
+	str := func(r evals.Row, k string) string { s, _ := r.Expected[k].(string); return s }
+	groups := map[string][]evals.Row{}
+	var keys []string
 	for _, r := range rows {
-		doc, ok := docs[r.ID]
-		if !ok || r.Schema != evals.SchemaInvoice || len(r.Expected) == 0 {
+		if _, ok := docs[r.ID]; !ok || r.Schema != evals.SchemaInvoice || len(r.Expected) == 0 {
 			continue
 		}
+		number, vendor := str(r, "invoice_number"), str(r, "vendor_name")
+		if number == "" || vendor == "" {
+			continue
+		}
+		k := strings.ToLower(vendor) + "\x00" + number
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	type ask struct {
+		kind  string
+		typ   pipeline.FieldType
+		value func(evals.Row) string
+	}
+	firstItem := func(r evals.Row) string {
+		if items, ok := r.Expected["line_items"].([]any); ok && len(items) > 0 {
+			if it, ok := items[0].(map[string]any); ok {
+				d, _ := it["description"].(string)
+				return d
+			}
+		}
+		return ""
+	}
+	asks := []ask{
+		{"total", pipeline.TypeMoney, func(r evals.Row) string { return str(r, "total_amount") }},
+		{"due_date", pipeline.TypeDate, func(r evals.Row) string { return str(r, "due_date") }},
+		{"iban", pipeline.TypeIBAN, func(r evals.Row) string { return str(r, "iban") }},
+		{"line_item", pipeline.TypeString, firstItem},
+	}
+	var out []evals.Question
+	for _, k := range keys {
+		g := groups[k]
+		sort.Slice(g, func(i, j int) bool { return g[i].ID < g[j].ID })
+		r := g[0]
 		lang := "en"
 		if m := langRe.FindStringSubmatch(r.Notes); m != nil {
 			lang = strings.ToLower(m[1])
 		}
-		str := func(k string) string { s, _ := r.Expected[k].(string); return s }
-		number, vendor := str("invoice_number"), str("vendor_name")
-		if number == "" || vendor == "" {
-			continue
-		}
-		type ask struct {
-			kind  string
-			typ   pipeline.FieldType
-			value string
-			item  string
-		}
-		asks := []ask{
-			{"total", pipeline.TypeMoney, str("total_amount"), ""},
-			{"due_date", pipeline.TypeDate, str("due_date"), ""},
-			{"iban", pipeline.TypeIBAN, str("iban"), ""},
-		}
-		if items, ok := r.Expected["line_items"].([]any); ok && len(items) > 0 {
-			if it, ok := items[0].(map[string]any); ok {
-				if d, ok := it["description"].(string); ok && d != "" {
-					asks = append(asks, ask{"line_item", pipeline.TypeString, d, d})
+		number, vendor := str(r, "invoice_number"), str(r, "vendor_name")
+		for _, a := range asks {
+			value := a.value(r)
+			if value == "" {
+				continue
+			}
+			var at []evals.Location
+			for _, o := range g {
+				if a.value(o) != value {
+					continue
+				}
+				doc := docs[o.ID]
+				if pages := answerPages(doc, a.typ, value); len(pages) > 0 && !slices.ContainsFunc(at, func(l evals.Location) bool { return l.DocumentID == doc.ID }) {
+					at = append(at, evals.Location{DocumentID: doc.ID, Pages: pages})
 				}
 			}
-		}
-		for _, a := range asks {
-			if a.value == "" {
+			if len(at) == 0 {
 				continue
 			}
-			pages := answerPages(doc, a.typ, a.value)
-			if len(pages) == 0 {
-				continue
+			item := ""
+			if a.kind == "line_item" {
+				item = value
 			}
 			out = append(out, evals.Question{
 				ID:         r.ID + "-" + a.kind,
-				Question:   fmt.Sprintf(questionTemplates[lang][a.kind], number, vendor, a.item),
-				DocumentID: doc.ID, Pages: pages, Kind: a.kind, Lang: lang,
+				Question:   fmt.Sprintf(questionTemplates[lang][a.kind], number, vendor, item),
+				DocumentID: at[0].DocumentID, Pages: at[0].Pages, Also: at[1:], Kind: a.kind, Lang: lang,
 			})
 		}
 	}

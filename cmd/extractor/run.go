@@ -5,18 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/pipeline"
+	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
 )
 
@@ -35,6 +39,7 @@ type runFlags struct {
 	state          string
 	resume         string
 	noCache        bool
+	noStore        bool
 	captureContent bool
 	rpm, tpm       int
 }
@@ -54,6 +59,7 @@ func (m *Main) addPipelineFlags(cmd *cobra.Command, f *runFlags) {
 	fl.BoolVar(&f.isolate, "isolate", true, "parse each file in a child process")
 	fl.StringVar(&f.state, "state", "", "state directory: step cache and run records (default .extractor, env EXTRACTOR_STATE)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "neither read nor write the step cache")
+	fl.BoolVar(&f.noStore, "no-store", false, "do not store in the database even when one is configured")
 	fl.BoolVar(&f.captureContent, "capture-content", false, "record prompts and answers on spans (they carry the documents' data)")
 }
 
@@ -108,11 +114,18 @@ type settings struct {
 	ParseTimeout time.Duration `json:"parse_timeout"`
 	NoCache      bool          `json:"no_cache"`
 	Capture      bool          `json:"capture_content"`
+	// Store: documents, chunks, embeddings and extractions go to the
+	// database (whose address is a secret, never recorded here).
+	Store     bool            `json:"store"`
+	Embedding embeddingConfig `json:"embedding"`
+	Index     indexConfig     `json:"index"`
+	Search    searchConfig    `json:"search"`
 }
 
 func (m *Main) settings(f runFlags, cfg config) settings {
 	s := settings{Schema: firstNonEmpty(f.schema, cfg.Schema, "invoice"), Extractor: f.extractor, LLM: cfg.LLM,
-		Prices: firstNonEmpty(f.prices, cfg.Prices), Isolate: f.isolate, ParseTimeout: f.timeout, NoCache: f.noCache, Capture: f.captureContent}
+		Prices: firstNonEmpty(f.prices, cfg.Prices), Isolate: f.isolate, ParseTimeout: f.timeout, NoCache: f.noCache, Capture: f.captureContent,
+		Store: !f.noStore && m.databaseURL(cfg) != "", Embedding: cfg.Embedding, Index: cfg.Index, Search: cfg.Search}
 	s.LLM.BaseURL = firstNonEmpty(f.baseURL, cfg.LLM.BaseURL, m.Getenv("EXTRACTOR_LLM_BASE_URL"))
 	s.LLM.Model = firstNonEmpty(f.model, cfg.LLM.Model, m.Getenv("EXTRACTOR_LLM_MODEL"))
 	if f.rpm > 0 {
@@ -154,10 +167,25 @@ func (m *Main) extractors(s settings, schema pipeline.Schema, tp trace.TracerPro
 		}
 		return extract.Rules{}, nil, note, nil
 	}
+	l, err := m.newLLM(s, tp)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if schema.Name == "invoice" {
+		second = extract.Rules{} // a second opinion for confidence
+	}
+	return l, second, "", nil
+}
+
+// newLLM builds the configured LLM client (s.LLM must name a base URL and
+// a model).
+func (m *Main) newLLM(s settings, tp trace.TracerProvider) (*extract.LLM, error) {
+	lc := s.LLM
 	prices := tracing.DefaultPrices()
 	if s.Prices != "" {
+		var err error
 		if prices, err = tracing.LoadPrices(s.Prices); err != nil {
-			return nil, nil, "", usageError{err}
+			return nil, usageError{err}
 		}
 	}
 	strict := true
@@ -174,12 +202,9 @@ func (m *Main) extractors(s settings, schema pipeline.Schema, tp trace.TracerPro
 		TracerProvider: tp, CaptureContent: s.Capture,
 	})
 	if err != nil {
-		return nil, nil, "", usageError{err}
+		return nil, usageError{err}
 	}
-	if schema.Name == "invoice" {
-		second = extract.Rules{} // a second opinion for confidence
-	}
-	return l, second, "", nil
+	return l, nil
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -221,16 +246,38 @@ type pipelineSetup struct {
 	schema   pipeline.Schema
 	note     string
 	stateDir string
+	// store, embedder and recs are set when the run stores in the database.
+	store    *store.Store
+	embedder pipeline.Embedder
+	recs     *recorders
+	index    indexConfig
 }
 
 // setupPipeline creates (or, with resumeID, reopens) a run in the state
 // directory, starts tracing into it, and builds the runner.
-func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, resume *pipeline.Run, stateDir string) (*pipelineSetup, error) {
+//
+// With s.Store it connects to dsn, and the runner embeds and stores every
+// document there, with its step records, cache and spans.
+func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, resume *pipeline.Run, stateDir, dsn string) (*pipelineSetup, error) {
 	schema, err := extract.LoadSchema(s.Schema)
 	if err != nil {
 		return nil, usageError{err}
 	}
-	ps := &pipelineSetup{schema: schema, stateDir: stateDir}
+	ps := &pipelineSetup{schema: schema, stateDir: stateDir, index: s.Index}
+	if s.Store {
+		if dsn == "" {
+			return nil, errNoDatabase
+		}
+		if ps.store, err = openStore(ctx, dsn, s.Search); err != nil {
+			return nil, err
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok && ps.store != nil {
+			ps.store.Pool().Close()
+		}
+	}()
 	if resume != nil {
 		ps.rd, ps.run, err = pipeline.OpenRun(stateDir, resume.ID)
 		if err != nil {
@@ -245,15 +292,12 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 			return nil, fmt.Errorf("creating the run in %s: %w", stateDir, err)
 		}
 	}
-	otlp := ""
-	if m.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || m.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
-		otlp = "http"
-		if p := firstNonEmpty(m.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), m.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")); p == "grpc" {
-			otlp = "grpc"
-		}
+	exporters := m.SpanExporters
+	if ps.store != nil {
+		exporters = append(slices.Clip(exporters), ps.store.SpanExporter())
 	}
-	ps.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: ps.rd.SpanFile(), OTLP: otlp, ServiceName: "extractor",
-		ServiceVersion: codeVersion(), Exporters: m.SpanExporters})
+	ps.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: ps.rd.SpanFile(), OTLP: m.otlpProtocol(), ServiceName: "extractor",
+		ServiceVersion: codeVersion(), Exporters: exporters})
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
@@ -273,6 +317,17 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 		RunID: ps.run.ID, Parser: parser, Extractor: ex, Second: second, Validator: extract.Checks{}, Schema: schema,
 		Cache: cache, Recorder: ps.rd, Tracer: ps.tp.Tracer("github.com/extractor-dev/extractor/pipeline"),
 	}
+	if ps.store != nil {
+		if ps.embedder, err = m.embedder(s.Embedding, ps.tp); err != nil {
+			ps.close(context.Background())
+			return nil, err
+		}
+		ps.recs = &recorders{dir: ps.rd, db: ps.store}
+		ps.runner.Embedder, ps.runner.Store, ps.runner.Recorder = ps.embedder, ps.store, ps.recs
+		if !s.NoCache {
+			ps.runner.Cache = ps.store.Cache() // shared by every process using the database
+		}
+	}
 	ps.run.Versions = map[string]string{
 		"parser": parser.Version(), "chunker": ps.runner.Chunking.Key(), "extractor": ex.Version(),
 		"validator": extract.Checks{}.Version(), "schema": fmt.Sprintf("%s@%s#%s", schema.Name, schema.Version, schema.Hash()[:12]),
@@ -280,6 +335,9 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 	}
 	if second != nil {
 		ps.run.Versions["second"] = second.Version()
+	}
+	if ps.embedder != nil {
+		ps.run.Versions["embedder"] = ps.embedder.Version()
 	}
 	if l, ok := ex.(*extract.LLM); ok {
 		ps.run.Versions["prompt"] = l.PromptVersion()
@@ -289,6 +347,13 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 		ps.close(context.Background())
 		return nil, err
 	}
+	if ps.store != nil {
+		if err := ps.store.SaveRun(ctx, ps.run); err != nil {
+			ps.close(context.Background())
+			return nil, err
+		}
+	}
+	ok = true
 	_, ps.runSpan = ps.runner.Tracer.Start(ctx, "run", trace.WithNewRoot(), trace.WithAttributes(
 		tracing.RunID.String(ps.run.ID), attribute.Int("extractor.run.documents", len(inputs))))
 	ps.runner.RunSpan = ps.runSpan.SpanContext()
@@ -310,7 +375,36 @@ func (ps *pipelineSetup) finish(status string) error {
 	ps.run.Spans = map[string]int64{"ended": st.Ended, "exported": st.Exported, "dropped": st.Dropped}
 	now := time.Now().UTC()
 	ps.run.Finished, ps.run.Status = &now, status
-	return errors.Join(err, ps.rd.WriteManifest(ps.run), ps.rd.Close())
+	err = errors.Join(err, ps.rd.WriteManifest(ps.run), ps.rd.Close())
+	if ps.store != nil {
+		err = errors.Join(err, ps.recs.problem(), ps.store.SaveRun(flushCtx, ps.run))
+		ps.store.Pool().Close()
+	}
+	return err
+}
+
+// ensureIndex builds the HNSW index of the run's embedding model unless it
+// exists: after the documents are in, which makes the first build faster.
+// It says on w when it built one; a failure is reported there too, as
+// the documents are stored all the same (search then scans).
+func (ps *pipelineSetup) ensureIndex(ctx context.Context, w io.Writer) {
+	if ps.store == nil || ctx.Err() != nil {
+		return
+	}
+	ctx, span := ps.runner.Tracer.Start(trace.ContextWithSpan(ctx, ps.runSpan), "index")
+	defer span.End()
+	idx, err := store.EnsureIndex(ctx, ps.store.Pool(), ps.embedder.Model(), ps.embedder.Dimensions(), store.IndexOptions{
+		M: ps.index.M, EfConstruction: ps.index.EfConstruction, MaintenanceWorkMemMB: ps.index.MaintenanceWorkMemMB})
+	span.SetAttributes(attribute.String("extractor.index.name", idx.Name), attribute.Bool("extractor.index.created", idx.Created))
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		fmt.Fprintf(w, "extractor: building the vector index of %s: %v\n", ps.embedder.Model(), err)
+		return
+	}
+	if idx.Created {
+		fmt.Fprintf(w, "extractor: built vector index %s (%s, %d dimensions) in %s\n", idx.Name, idx.Model, idx.Dims, idx.Duration.Round(time.Millisecond))
+	}
 }
 
 // process takes files through the runner, at most limit at a time, and
@@ -343,6 +437,18 @@ func (ps *pipelineSetup) close(ctx context.Context) error {
 	return ps.tp.Shutdown(ctx)
 }
 
+// otlpProtocol is the OTLP exporter the environment asks for: "" (none),
+// "http" or "grpc", by the standard OTEL_EXPORTER_OTLP_* variables.
+func (m *Main) otlpProtocol() string {
+	if m.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && m.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return ""
+	}
+	if p := firstNonEmpty(m.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), m.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")); p == "grpc" {
+		return "grpc"
+	}
+	return "http"
+}
+
 func (m *Main) stateDir(flag string) string {
 	return firstNonEmpty(flag, m.Getenv("EXTRACTOR_STATE"), ".extractor")
 }
@@ -353,6 +459,11 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	var files []string
 	var resume *pipeline.Run
 	done := map[string]string{}
+	cfg, err := loadConfig(f.configPath)
+	if err != nil {
+		return usageError{err}
+	}
+	dsn := m.databaseURL(cfg) // never in the manifest: it may hold a password
 	if f.resume != "" {
 		run, err := pipeline.ReadManifest(stateDir, f.resume)
 		if err != nil {
@@ -366,10 +477,6 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 		}
 		resume, files = &run, run.Inputs
 	} else {
-		cfg, err := loadConfig(f.configPath)
-		if err != nil {
-			return usageError{err}
-		}
 		s = m.settings(f, cfg)
 		if files, err = pdfFiles(args); err != nil {
 			return usageError{err}
@@ -385,7 +492,7 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	default:
 		return usageError{fmt.Errorf("--format %q: want jsonl, csv or table", f.format)}
 	}
-	ps, err := m.setupPipeline(ctx, s, files, resume, stateDir)
+	ps, err := m.setupPipeline(ctx, s, files, resume, stateDir, dsn)
 	if err != nil {
 		return err
 	}
@@ -427,6 +534,7 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 		return w.write(r)
 	})
 	prog.finish()
+	ps.ensureIndex(ctx, m.Stderr)
 	if ferr := w.flush(); err == nil {
 		err = ferr
 	}

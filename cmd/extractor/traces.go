@@ -502,6 +502,7 @@ func (m *Main) tracesShowCommand() *cobra.Command {
 miss, tokens, cost, model attempts, finish reasons and errors. The document is
 given by its id (or a unique prefix of at least 6 characters), its trace id or
 its file name; it is looked up in --run, or else in the latest run that has it.
+The trace id printed by 'search' and 'ask' shows their trace.
 --json prints the trace's spans, one JSON object per line, as the span file
 holds them.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
@@ -509,6 +510,9 @@ holds them.`,
 			st := m.stateDir(state)
 			rr, r, err := findDocument(st, runID, args[0])
 			if err != nil {
+				if spans := querySpans(st, runID, args[0]); len(spans) > 0 {
+					return m.writeSpans(spans, asJSON)
+				}
 				return err
 			}
 			spans, serr := readRunSpans(st, rr.run.ID, r.TraceID)
@@ -516,17 +520,7 @@ holds them.`,
 				if serr != nil {
 					return serr
 				}
-				slices.SortStableFunc(spans, func(a, b tracing.Span) int { return a.Start.Compare(b.Start) })
-				for _, s := range spans {
-					b, err := s.MarshalJSON()
-					if err != nil {
-						return err
-					}
-					if _, err := m.Stdout.Write(append(b, '\n')); err != nil {
-						return err
-					}
-				}
-				return nil
+				return m.writeSpans(spans, true)
 			}
 			fmt.Fprintf(m.Stdout, "%s (document %s), run %s, trace %s\n", filepath.Base(r.File), shortDoc(r.DocumentID), rr.run.ID,
 				firstNonEmpty(r.TraceID, "-"))
@@ -537,12 +531,7 @@ holds them.`,
 				fmt.Fprintf(m.Stdout, "no spans: %v\nstep records:\n", serr)
 				return writeStepTable(m.Stdout, rr.stepsOf(r))
 			}
-			for _, root := range tracing.Trees(spans) {
-				if err := tracing.WriteTree(m.Stdout, root, tracing.WithAttributes(tracing.ResponseModel)); err != nil {
-					return err
-				}
-			}
-			return nil
+			return m.writeSpans(spans, false)
 		},
 	}
 	fl := cmd.Flags()
@@ -550,6 +539,41 @@ holds them.`,
 	fl.StringVar(&runID, "run", "", "run id or a unique prefix (default: the latest run that has the document)")
 	fl.BoolVar(&asJSON, "json", false, "print the trace's spans as JSON lines")
 	return cmd
+}
+
+// querySpans reads the spans of one trace of 'search' and 'ask' (their
+// span file in the state directory): nothing unless id is a trace id and
+// no run was asked for.
+func querySpans(state, runID, id string) []tracing.Span {
+	tid, err := trace.TraceIDFromHex(id)
+	if runID != "" || err != nil {
+		return nil
+	}
+	spans, _ := tracing.ReadSpanFile(filepath.Join(state, "queries", "spans.jsonl"))
+	return tracing.ByTraceID(spans, tid)
+}
+
+// writeSpans prints spans as trees, or as JSON lines in start order.
+func (m *Main) writeSpans(spans []tracing.Span, asJSON bool) error {
+	if asJSON {
+		slices.SortStableFunc(spans, func(a, b tracing.Span) int { return a.Start.Compare(b.Start) })
+		for _, s := range spans {
+			b, err := s.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			if _, err := m.Stdout.Write(append(b, '\n')); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, root := range tracing.Trees(spans) {
+		if err := tracing.WriteTree(m.Stdout, root, tracing.WithAttributes(tracing.ResponseModel)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readRunSpans reads the spans of one trace from a run's span file.

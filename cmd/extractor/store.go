@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extractor-dev/extractor/embed"
+	"github.com/extractor-dev/extractor/pipeline"
+	"github.com/extractor-dev/extractor/store"
+)
+
+// databaseURL is the configured database, from the config file or
+// EXTRACTOR_DATABASE_URL; "" when none is.
+func (m *Main) databaseURL(cfg config) string {
+	return firstNonEmpty(cfg.DatabaseURL, m.Getenv("EXTRACTOR_DATABASE_URL"))
+}
+
+// errNoDatabase is returned by commands that need a database when none
+// is configured.
+var errNoDatabase = usageError{errors.New("no database configured: set EXTRACTOR_DATABASE_URL (or database_url in the --config file); 'make db-start' starts the project's own")}
+
+// openStore connects to the database and checks that it has every
+// migration this code needs.
+func openStore(ctx context.Context, dsn string, sc searchConfig) (*store.Store, error) {
+	pool, err := store.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if err := store.CheckMigrations(ctx, pool); err != nil {
+		pool.Close()
+		if errors.Is(err, store.ErrSchemaBehind) {
+			return nil, fmt.Errorf("%w ('extractor db migrate')", err)
+		}
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return store.New(pool, store.Config{EfSearch: sc.EfSearch, RRFK: sc.RRFK, Candidates: sc.Candidates}), nil
+}
+
+// embedder builds the configured embedder: an OpenAI-compatible endpoint
+// when the config names one, else the offline hashing embedder.
+func (m *Main) embedder(ec embeddingConfig, tp trace.TracerProvider) (pipeline.Embedder, error) {
+	if ec.BaseURL == "" && ec.Model == "" {
+		h, err := embed.NewHashing(embed.HashingConfig{Dimensions: ec.Dimensions})
+		if err != nil {
+			return nil, usageError{fmt.Errorf("embedding: %w", err)}
+		}
+		return h, nil
+	}
+	if ec.BaseURL == "" || ec.Model == "" {
+		return nil, usageError{errors.New("embedding: give both base_url and model (or neither, for the offline hashing embedder)")}
+	}
+	o, err := embed.NewOpenAI(embed.OpenAIConfig{
+		BaseURL: ec.BaseURL, Model: ec.Model, Dimensions: ec.Dimensions, OmitDimensions: ec.OmitDimensions,
+		APIKey:    firstNonEmpty(m.Getenv("EXTRACTOR_EMBEDDING_API_KEY"), m.Getenv("OPENAI_API_KEY")),
+		BatchSize: ec.BatchSize, BatchTokens: ec.BatchTokens, Base64: ec.Base64, RequestTimeout: ec.Timeout,
+		Retry: embed.RetryPolicy{MaxRetries: ec.MaxRetries}, Provider: ec.Provider, TracerProvider: tp,
+	})
+	if err != nil {
+		return nil, usageError{fmt.Errorf("embedding: %w", err)}
+	}
+	return o, nil
+}
+
+// recorders sends step records to the run directory and the database. A
+// record the database refuses does not fail the document (the run
+// directory has it); the failures are counted and the first is kept, to be
+// reported when the run ends.
+type recorders struct {
+	dir    pipeline.Recorder
+	db     *store.Store
+	failed atomic.Int64
+	once   sync.Once
+	first  error
+}
+
+func (r *recorders) Record(rec pipeline.StepRecord) error {
+	err := r.dir.Record(rec)
+	if dbErr := r.db.Record(rec); dbErr != nil {
+		r.failed.Add(1)
+		r.once.Do(func() { r.first = dbErr })
+		err = errors.Join(err, dbErr)
+	}
+	return err
+}
+
+// problem describes the records the database refused, or is nil.
+func (r *recorders) problem() error {
+	if n := r.failed.Load(); n > 0 {
+		return fmt.Errorf("%d step records were not written to the database (they are in the run directory); the first: %w", n, r.first)
+	}
+	return nil
+}

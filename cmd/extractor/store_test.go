@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/extractor-dev/extractor/internal/llmtest"
+	"github.com/extractor-dev/extractor/internal/testenv"
+	"github.com/extractor-dev/extractor/store"
+	"github.com/extractor-dev/extractor/tracing"
+)
+
+// testDatabase returns the DSN of a new, empty schema of the test
+// database (first on the search_path; pgvector stays in public), dropped
+// when the test ends.
+func testDatabase(t *testing.T) string {
+	t.Helper()
+	dsn := testenv.DatabaseURL(t)
+	ctx := context.Background()
+	admin, err := store.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(4242); CREATE EXTENSION IF NOT EXISTS vector SCHEMA public; SELECT pg_advisory_unlock(4242)"); err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "cmd_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// stdoutOK runs the CLI, expecting success, and returns its stdout.
+func stdoutOK(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	_, r := runOK(t, env, args...)
+	return r.stdout
+}
+
+// tableRows counts every table's rows, as 'db status' does.
+func tableRows(t *testing.T, dsn string) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := store.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	st, err := store.New(pool, store.Config{}).Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Rows
+}
+
+// storedEnv migrates a new schema and returns the environment of commands
+// using it, sharing one state directory.
+func storedEnv(t *testing.T) map[string]string {
+	t.Helper()
+	env := map[string]string{"EXTRACTOR_DATABASE_URL": testDatabase(t), "EXTRACTOR_STATE": t.TempDir()}
+	out := stdoutOK(t, env, "db", "migrate")
+	mustContain(t, "db migrate", out, "database schema at version 1")
+	return env
+}
+
+// A run with a database stores the documents, chunks, vectors and
+// extractions; running the same batch again leaves every data table's row
+// count as it was, and adds only the new run's lineage.
+func TestRunStoresIdempotently(t *testing.T) {
+	env := storedEnv(t)
+	dir := testdataDir(t)
+	_, r := runOK(t, env, "run", dir)
+	mustContain(t, "run", r.stderr, "built vector index embeddings_hnsw_", "20 documents: 20 ok")
+	first := tableRows(t, env["EXTRACTOR_DATABASE_URL"])
+	if first["documents"] != 20 || first["extractions"] != 20 || first["chunks"] < 20 || first["embeddings"] != first["chunks"] ||
+		first["pages"] < 20 || first["runs"] != 1 || first["step_records"] != 20*6 || first["spans"] == 0 || first["step_cache"] == 0 {
+		t.Fatalf("after one run: %v", first)
+	}
+	_, r = runOK(t, env, "run", dir)
+	if strings.Contains(r.stderr, "built vector index") {
+		t.Error("the second run built the index again")
+	}
+	second := tableRows(t, env["EXTRACTOR_DATABASE_URL"])
+	for _, table := range []string{"documents", "pages", "chunks", "embeddings", "extractions", "step_cache"} {
+		if second[table] != first[table] {
+			t.Errorf("%s: %d rows after the second run, %d after the first", table, second[table], first[table])
+		}
+	}
+	if second["runs"] != 2 || second["step_records"] != 2*20*6 || second["spans"] <= first["spans"] {
+		t.Errorf("lineage after the second run: %v (first: %v)", second, first)
+	}
+	out := stdoutOK(t, env, "db", "status")
+	mustContain(t, "db status", out, "up to date", "embeddings hashing/1 (384 dimensions)", "HNSW index embeddings_hnsw_")
+	if !regexp.MustCompile(`\n  documents +20\n`).MatchString(out) {
+		t.Errorf("db status:\n%s", out)
+	}
+
+	// The database is optional: --no-store leaves it alone.
+	_, r = runOK(t, env, "run", "--no-store", sample(t, "synth-0002.pdf"))
+	if got := tableRows(t, env["EXTRACTOR_DATABASE_URL"]); got["runs"] != 2 {
+		t.Errorf("--no-store saved a run: %v (%s)", got, r.stderr)
+	}
+}
+
+func TestDatabaseNotReady(t *testing.T) {
+	env := map[string]string{"EXTRACTOR_DATABASE_URL": testDatabase(t)}
+	for _, args := range [][]string{{"run", sample(t, "synth-0001.pdf")}, {"search", "total"}, {"db", "status"}} {
+		r := run(t, env, args...)
+		if r.code == 0 || !strings.Contains(r.stderr, "extractor db migrate") {
+			t.Errorf("%v on an unmigrated database: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	for _, args := range [][]string{{"search", "total"}, {"ask", "total?"}, {"db", "migrate"}, {"eval", "--retrieval", "--dataset", testenv.Testdata(t, "invoices")}} {
+		r := run(t, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "EXTRACTOR_DATABASE_URL") {
+			t.Errorf("%v without a database: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	bad := map[string]string{"EXTRACTOR_DATABASE_URL": "postgres://nobody:s3cret-pw@127.0.0.1:1/none?connect_timeout=2"}
+	r := run(t, bad, "search", "total")
+	if r.code != 1 || strings.Contains(r.stderr, "s3cret-pw") || !strings.Contains(r.stderr, "database") {
+		t.Errorf("unreachable database: exit %d, stderr %q (the password must not show)", r.code, r.stderr)
+	}
+}
+
+func TestSearchCommand(t *testing.T) {
+	env := storedEnv(t)
+	runOK(t, env, "run", testdataDir(t))
+
+	out := stdoutOK(t, env, "search", "Rechnungsbetrag Richter Gebäudereinigung", "--k", "3")
+	mustContain(t, "search", out, "synth-0001.pdf", "score ", "vector #", "text #", "hybrid search, 3 hits; trace ")
+	if first := strings.SplitN(out, "\n", 2)[0]; !strings.Contains(first, "synth-0001.pdf") {
+		t.Errorf("first hit: %s", first)
+	}
+
+	out = stdoutOK(t, env, "search", "Rechnungsbetrag", "-o", "json", "--mode", "text")
+	var hits []searchHit
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var h searchHit
+		if err := json.Unmarshal([]byte(l), &h); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		hits = append(hits, h)
+	}
+	if len(hits) == 0 || len(hits) > 10 {
+		t.Fatalf("%d hits", len(hits))
+	}
+	for i, h := range hits {
+		if h.Rank != i+1 || h.TextRank != i+1 || h.VectorRank != 0 || len(h.DocumentID) != 64 || h.Page < 1 ||
+			!strings.Contains(strings.ToLower(h.Text), "rechnungsbetrag") {
+			t.Errorf("hit %d: %+v", i, h)
+		}
+	}
+
+	// Filters on the extracted fields.
+	out = stdoutOK(t, env, "search", "invoice total", "--filter", "vendor_name~brookfield", "-o", "json")
+	sources := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var h searchHit
+		json.Unmarshal([]byte(l), &h)
+		sources[filepath.Base(h.Source)] = true
+	}
+	if want := map[string]bool{"synth-0002.pdf": true, "synth-0018.pdf": true}; !maps.Equal(sources, want) {
+		t.Errorf("vendor_name~brookfield: %v, want %v", sources, want)
+	}
+	out = stdoutOK(t, env, "search", "total", "--filter", "total_amount>=24000", "--filter", "issue_date=2022-01-01..2023-12-31", "-o", "json")
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var h searchHit
+		json.Unmarshal([]byte(l), &h)
+		if b := filepath.Base(h.Source); b != "synth-0004.pdf" && b != "synth-0018.pdf" {
+			t.Errorf("total >= 24000 in 2022-2023: %s", b)
+		}
+	}
+	out = stdoutOK(t, env, "search", "total", "--filter", "vendor_name=nobody")
+	mustContain(t, "no match", out, "no chunks match")
+
+	for _, args := range [][]string{
+		{"search", "x", "--filter", "Vendor Name=x"},
+		{"search", "x", "--filter", "total_amount>=lots"},
+		{"search", "x", "--filter", "document=abc"},
+		{"search", "x", "--mode", "fuzzy"},
+		{"search", "x", "--k", "0"},
+		{"search", "x", "--match", "some"},
+		{"search"},
+	} {
+		if r := run(t, env, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, r.code, r.stderr)
+		}
+	}
+}
+
+var passageRe = regexp.MustCompile(`\[([0-9a-f]{32})\] [^\n]*, page \d+:\n([^\[]*)`)
+
+func TestAskCommand(t *testing.T) {
+	env := storedEnv(t)
+	runOK(t, env, "run", testdataDir(t))
+	question := "Wie hoch ist der Rechnungsbetrag der Rechnung RE-20221127/3 von Richter Gebäudereinigung?"
+
+	// Without an LLM: the passages.
+	out := stdoutOK(t, env, "ask", question)
+	mustContain(t, "ask without LLM", out, "no LLM configured", "synth-0001.pdf", "trace ")
+
+	srv := llmtest.NewServer(t)
+	srv.Chat(func(req llmtest.ChatRequest) llmtest.Reply {
+		user := req.Messages[len(req.Messages)-1].Content
+		for _, m := range passageRe.FindAllStringSubmatch(user, -1) {
+			if strings.Contains(m[2], "8.529,18") {
+				return llmtest.ToolCall("answer", fmt.Sprintf(`{"found": true, "answer": "8.529,18 €", "citations": [
+					{"chunk_id": %q, "quote": "RECHNUNGSBETRAG 8.529,18 €"}, {"chunk_id": %q, "quote": "a quote that is not there"}]}`, m[1], m[1])).Usage(900, 40)
+			}
+		}
+		return llmtest.ToolCall("answer", `{"found": false, "answer": null, "citations": []}`).Usage(900, 10)
+	})
+	llmEnv := maps.Clone(env)
+	llmEnv["EXTRACTOR_LLM_BASE_URL"] = srv.URL + "/v1"
+	llmEnv["EXTRACTOR_LLM_MODEL"] = "gpt-4o-mini"
+	out = stdoutOK(t, llmEnv, "ask", question)
+	mustContain(t, "ask", out, "8.529,18 €", "Sources:", "synth-0001.pdf page 1", "quote checked", "QUOTE NOT FOUND",
+		"problem: the quote cited from chunk", "model gpt-4o-mini, 900+40 tokens, $")
+
+	out = stdoutOK(t, llmEnv, "ask", "What is the IBAN of ACME Ltd?", "-o", "json", "--k", "2")
+	var res askResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err, out)
+	}
+	if res.Answer == nil || res.Answer.Found || res.Answer.Text != "" || len(res.Passages) != 2 || len(res.TraceID) != 32 {
+		t.Errorf("not found: %+v", res)
+	}
+
+	// Both asks are traced: ask > retrieve > embed_query, and answer > the
+	// model call.
+	spans, err := tracing.ReadSpanFile(filepath.Join(env["EXTRACTOR_STATE"], "queries", "spans.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, s := range spans {
+		names[s.Name]++
+	}
+	if names["ask"] != 3 || names["retrieve"] != 3 || names["embed_query"] != 3 || names["answer"] != 2 || names["chat gpt-4o-mini"] != 2 {
+		t.Errorf("spans: %v", names)
+	}
+	if data, _ := os.ReadFile(filepath.Join(env["EXTRACTOR_STATE"], "queries", "spans.jsonl")); strings.Contains(string(data), "Rechnungsbetrag der Rechnung") {
+		t.Error("the question was recorded on a span without --capture-content")
+	}
+}
+
+// The retrieval eval over the samples: every question's answer page is
+// found in the top 5 in every mode (the offline embedder included).
+func TestEvalRetrieval(t *testing.T) {
+	env := storedEnv(t)
+	report := filepath.Join(t.TempDir(), "report.json")
+	out := stdoutOK(t, env, "eval", "--retrieval", "--dataset", testenv.Testdata(t, "invoices"), "--out", report)
+	mustContain(t, "eval --retrieval", out, "retrieval: 80 questions over 20 documents, embedder hashing/1 dims=384", "recall@5", "iban questions")
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep evalReport
+	if err := json.Unmarshal(data, &rep); err != nil || rep.Retrieval == nil {
+		t.Fatalf("%v %s", err, data)
+	}
+	for _, s := range rep.Retrieval.Scores {
+		if s.Questions != 80 || s.Recall[5] < 0.99 || s.MRR < 0.8 {
+			t.Errorf("%s: %+v", s.Mode, s)
+		}
+	}
+	if len(rep.Retrieval.Questions) != 80 || rep.Retrieval.Questions[0].Ranks["hybrid"] == 0 {
+		t.Errorf("questions: %d, first %+v", len(rep.Retrieval.Questions), rep.Retrieval.Questions[0])
+	}
+}
+
+func TestParseFilters(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		args []string
+		want store.Filter
+		err  string
+	}{
+		{args: []string{"vendor_name=ACME GmbH"}, want: store.Filter{Fields: []store.FieldFilter{{Name: "vendor_name", Op: store.Equals, Value: "ACME GmbH"}}}},
+		{args: []string{"vendor_name ~ acme"}, want: store.Filter{Fields: []store.FieldFilter{{Name: "vendor_name", Op: store.Contains, Value: "acme"}}}},
+		{args: []string{"issue_date=2024-01-01..2024-03-31", "due_date=..2024-12-31"}, want: store.Filter{Fields: []store.FieldFilter{
+			{Name: "issue_date", Op: store.Between, From: "2024-01-01", To: "2024-03-31"}, {Name: "due_date", Op: store.Between, To: "2024-12-31"}}}},
+		{args: []string{"total_amount>=1000", "total_amount<=2000.50"}, want: store.Filter{Fields: []store.FieldFilter{
+			{Name: "total_amount", Op: store.GreaterOrEqual, Value: "1000"}, {Name: "total_amount", Op: store.LessOrEqual, Value: "2000.50"}}}},
+		{args: []string{"document=" + strings.ToUpper(id) + "," + id, "schema=invoice"}, want: store.Filter{DocumentIDs: []string{id, id}, Schema: "invoice"}},
+		// Values are data, whatever they hold.
+		{args: []string{"vendor_name=x'; DROP TABLE chunks; --"}, want: store.Filter{Fields: []store.FieldFilter{{Name: "vendor_name", Op: store.Equals, Value: "x'; DROP TABLE chunks; --"}}}},
+		{args: []string{"Vendor=x"}, err: "NAME in lower case"},
+		{args: []string{"vendor_name="}, err: "no value"},
+		{args: []string{"document=abc"}, err: "64 hex digits"},
+		{args: []string{"document~" + id}, err: "document=ID"},
+		{args: []string{"schema=a", "schema=b"}, err: "one schema at a time"},
+		{args: []string{"total"}, err: "want NAME=VALUE"},
+	} {
+		got, err := parseFilters(c.args)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want %q", c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%q: %+v %v, want %+v", c.args, got, err, c.want)
+		}
+	}
+}
+
+// The trace id 'ask' prints leads to its trace.
+func TestQueryTraceShow(t *testing.T) {
+	env := storedEnv(t)
+	runOK(t, env, "run", sample(t, "synth-0001.pdf"))
+	out := stdoutOK(t, env, "ask", "Rechnungsbetrag?")
+	m := regexp.MustCompile(`trace ([0-9a-f]{32})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no trace id in %s", out)
+	}
+	out = stdoutOK(t, env, "traces", "show", m[1])
+	mustContain(t, "traces show", out, "ask", "retrieve", "embed_query")
+}
