@@ -52,7 +52,7 @@ command that uses the database checks first that it is up to date.`,
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return m.withPool(cmd.Context(), configPath, func(ctx context.Context, cfg config, dsn string) error {
-				st, err := openStore(ctx, dsn, cfg.Search)
+				st, err := openStore(ctx, dsn, cfg.Search, nil)
 				if err != nil {
 					return err
 				}

@@ -265,12 +265,15 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 	}
 	ps := &pipelineSetup{schema: schema, stateDir: stateDir, index: s.Index}
 	if s.Store {
+		// Fail on a database that is not ready before making a run.
 		if dsn == "" {
 			return nil, errNoDatabase
 		}
-		if ps.store, err = openStore(ctx, dsn, s.Search); err != nil {
+		st, err := openStore(ctx, dsn, s.Search, nil)
+		if err != nil {
 			return nil, err
 		}
+		st.Pool().Close()
 	}
 	ok := false
 	defer func() {
@@ -293,13 +296,21 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 		}
 	}
 	exporters := m.SpanExporters
-	if ps.store != nil {
-		exporters = append(slices.Clip(exporters), ps.store.SpanExporter())
+	dbSpans := &laterExporter{}
+	if s.Store {
+		exporters = append(slices.Clip(exporters), dbSpans)
 	}
 	ps.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: ps.rd.SpanFile(), OTLP: m.otlpProtocol(), ServiceName: "extractor",
 		ServiceVersion: codeVersion(), Exporters: exporters})
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	if s.Store {
+		if ps.store, err = openStore(ctx, dsn, s.Search, ps.tp); err != nil {
+			ps.close(context.Background())
+			return nil, err
+		}
+		dbSpans.set(ps.store.SpanExporter())
 	}
 	ex, second, note, err := m.extractors(s, schema, ps.tp)
 	if err != nil {

@@ -157,21 +157,28 @@ func (m *Main) openQuery(ctx context.Context, f queryFlags) (*querySetup, error)
 		return nil, errNoDatabase
 	}
 	q := &querySetup{cfg: cfg}
-	if q.store, err = openStore(ctx, dsn, cfg.Search); err != nil {
+	// Fail on a database that is not ready before writing spans.
+	st, err := openStore(ctx, dsn, cfg.Search, nil)
+	if err != nil {
 		return nil, err
 	}
+	st.Pool().Close()
 	dir := filepath.Join(m.stateDir(f.state), "queries")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		q.store.Pool().Close()
 		return nil, err
 	}
 	q.spanFile = filepath.Join(dir, "spans.jsonl")
+	dbSpans := &laterExporter{}
 	q.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: q.spanFile, OTLP: m.otlpProtocol(), ServiceName: "extractor",
-		ServiceVersion: codeVersion(), Exporters: append(slices.Clip(m.SpanExporters), q.store.SpanExporter())})
+		ServiceVersion: codeVersion(), Exporters: append(slices.Clip(m.SpanExporters), dbSpans)})
 	if err != nil {
-		q.store.Pool().Close()
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
+	if q.store, err = openStore(ctx, dsn, cfg.Search, q.tp); err != nil {
+		q.tp.Shutdown(context.Background())
+		return nil, err
+	}
+	dbSpans.set(q.store.SpanExporter())
 	q.tracer = q.tp.Tracer("github.com/extractor-dev/extractor/cmd/extractor")
 	if q.embedder, err = m.embedder(cfg.Embedding, q.tp); err != nil {
 		q.close()

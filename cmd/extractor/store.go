@@ -7,6 +7,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/exaring/otelpgx"
+	"github.com/jackc/pgx/v5/pgxpool"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/embed"
@@ -25,9 +28,17 @@ func (m *Main) databaseURL(cfg config) string {
 var errNoDatabase = usageError{errors.New("no database configured: set EXTRACTOR_DATABASE_URL (or database_url in the --config file); 'make db-start' starts the project's own")}
 
 // openStore connects to the database and checks that it has every
-// migration this code needs.
-func openStore(ctx context.Context, dsn string, sc searchConfig) (*store.Store, error) {
-	pool, err := store.Connect(ctx, dsn)
+// migration this code needs. With tp, every statement run under a span
+// gets a span of its own (otelpgx; statements, never their parameters).
+func openStore(ctx context.Context, dsn string, sc searchConfig, tp trace.TracerProvider) (*store.Store, error) {
+	cfg, err := store.PoolConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if tp != nil {
+		cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tp), otelpgx.WithDisableAcquireTracer())
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
@@ -39,6 +50,39 @@ func openStore(ctx context.Context, dsn string, sc searchConfig) (*store.Store, 
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return store.New(pool, store.Config{EfSearch: sc.EfSearch, RRFK: sc.RRFK, Candidates: sc.Candidates}), nil
+}
+
+// laterExporter hands spans to an exporter set after the tracer provider
+// is made: the database's, whose pool traces its statements with that
+// provider. Spans ended before it is set are dropped (there are none: it
+// is set right after).
+type laterExporter struct {
+	mu sync.RWMutex
+	e  sdktrace.SpanExporter
+}
+
+func (l *laterExporter) set(e sdktrace.SpanExporter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.e = e
+}
+
+func (l *laterExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.e == nil {
+		return nil
+	}
+	return l.e.ExportSpans(ctx, spans)
+}
+
+func (l *laterExporter) Shutdown(ctx context.Context) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.e == nil {
+		return nil
+	}
+	return l.e.Shutdown(ctx)
 }
 
 // embedder builds the configured embedder: an OpenAI-compatible endpoint

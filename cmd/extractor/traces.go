@@ -379,9 +379,10 @@ func (m *Main) tracesCommand() *cobra.Command {
 		Use:   "traces",
 		Short: "List and show the document traces of a run",
 		Long: `Every document a run processes gets a trace: a "document" span with one span
-per step (parse, chunk, extract, extract_second, validate) and, for LLM
-extraction, one per model call. 'traces list' lists them; 'traces show' prints
-one as a tree.`,
+per step (parse, chunk, extract, extract_second, validate, and with a database
+embed and store) and under them one per model call and, with a database, one
+per SQL statement. 'traces list' lists them; 'traces show' prints one as a tree
+(or the trace of a 'search' or 'ask', by the trace id they print).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
