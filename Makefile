@@ -8,7 +8,7 @@ GO        ?= go
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1x
 
-.PHONY: help demo test build bench fuzz lint conformance db-start db-stop samples
+.PHONY: help demo test build bench fuzz lint conformance db-start db-stop samples eval eval-baseline
 
 help:
 	@echo "make demo    install what is missing, start the project's PostgreSQL+pgvector, extract the sample invoices"
@@ -17,6 +17,8 @@ help:
 	@echo "make bench   parse benchmark against pdftotext -layout (needs ../shared/corpus)"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make lint    gofmt, go vet and staticcheck"
+	@echo "make eval    the eval gate of make test: rules extractor on ../shared/corpus/public vs the committed baseline"
+	@echo "make eval-baseline  rewrite testdata/eval/public-rules.json after a deliberate change"
 	@echo "make build   build bin/extractor"
 	@echo "make conformance  run the extractor against a real llama-server with a tiny random model (first build 10-20 min)"
 
@@ -28,6 +30,12 @@ test:
 
 conformance:
 	scripts/conformance.sh
+
+eval:
+	scripts/eval.sh
+
+eval-baseline:
+	scripts/eval.sh --update
 
 build:
 	$(GO) build -o bin/extractor ./cmd/extractor

@@ -102,3 +102,20 @@ func RetrievalTable(scores []RetrievalScore, ks []int) string {
 	}
 	return b.String()
 }
+
+// RetrievalReport is the retrieval part of an eval: each question's rank
+// in each search mode, and the scores.
+type RetrievalReport struct {
+	Embedder  string                      `json:"embedder"`
+	Documents int                         `json:"documents"`
+	Scores    []RetrievalScore            `json:"scores"`
+	ByKind    map[string][]RetrievalScore `json:"by_kind"`
+	Questions []RetrievalOutcome          `json:"questions"`
+}
+
+// RetrievalOutcome is one question's rank in each mode (0: not in the
+// results).
+type RetrievalOutcome struct {
+	Question
+	Ranks map[string]int `json:"ranks"`
+}

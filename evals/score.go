@@ -496,6 +496,17 @@ type FieldResult struct {
 	// where it is the F1 of the matching.
 	Score  float64 `json:"score"`
 	Reason string  `json:"reason,omitempty"`
+	// Where the extractor says it read the value, and what the pipeline
+	// made of that: the cited page and quote (a line item's own when its
+	// subfield has none), whether the quote was found on the page with
+	// the value, and the field's confidence. Empty when nothing was read.
+	Page       int     `json:"page,omitempty"`
+	Quote      string  `json:"quote,omitempty"`
+	Grounded   bool    `json:"grounded"`
+	Confidence float64 `json:"confidence"`
+	// GotHash stands for Got in a redacted report (Report.Redact), so that
+	// a changed value can be told from an unchanged one without keeping it.
+	GotHash string `json:"got_hash,omitempty"`
 }
 
 // ItemScore scores a row's line items as a whole. A labelled line counts
@@ -581,7 +592,8 @@ func labelledFields(schema string, l Label) []string {
 }
 
 func scoreScalar(k Kind, field, path, want string, got pipeline.Field) FieldResult {
-	r := FieldResult{Field: field, Path: path, Expected: want, Got: got.Value}
+	r := FieldResult{Field: field, Path: path, Expected: want, Got: got.Value,
+		Page: got.Page, Quote: got.Quote, Grounded: got.Grounded, Confidence: got.Confidence}
 	switch compare(k, want, got.Value) {
 	case same:
 		r.Match, r.Score = true, 1
@@ -766,7 +778,12 @@ func scoreItems(schema string, want []map[string]string, got []pipeline.Item) (I
 				continue
 			}
 			k, _ := KindOf(schema, field)
-			rs = append(rs, scoreScalar(k, field, path, v, got[j].Fields[f]))
+			r := scoreScalar(k, field, path, v, got[j].Fields[f])
+			if r.Page == 0 && r.Quote == "" {
+				r.Page, r.Quote = got[j].Page, got[j].Quote
+				r.Grounded = r.Grounded || got[j].Grounded
+			}
+			rs = append(rs, r)
 		}
 	}
 	return is, rs

@@ -8,8 +8,10 @@
 #   3. extract the invoices into a table of key fields, storing documents,
 #      chunks, embeddings and extractions in the database
 #   4. search the stored chunks, and ask a question of them
-#   5. say what the database holds; stop the server if this script started
-#      it (KEEP_DB=1 leaves it running)
+#   5. say what the database holds
+#   6. evaluate the samples against their labels: the business summary, and
+#      the HTML report in .local/demo/eval.html
+#   7. stop the server if this script started it (KEEP_DB=1 leaves it running)
 #
 # Offline by default: the rules extractor, the hashing embedder, and 'ask'
 # prints the passages it would answer from. With EXTRACTOR_LLM_BASE_URL and
@@ -54,6 +56,11 @@ $x ask "What is the total amount due on invoice I2330928 from Brookfield Digital
 
 step "extractor db status"
 $x db status
+
+mkdir -p .local/demo
+step "extractor eval --dataset testdata/invoices --html .local/demo/eval.html"
+$x eval --dataset testdata/invoices --html .local/demo/eval.html --out .local/demo/eval.json | sed -n '1,/^$/p'
+printf 'The whole report: .local/demo/eval.html (field table: extractor eval --dataset testdata/invoices)\n'
 
 printf '\nRuns, traces and lineage: bin/extractor runs; bin/extractor traces list; bin/extractor lineage FILE\n'
 exit "$status"

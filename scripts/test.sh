@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` runs: install missing system packages, start the
 # project-local PostgreSQL with pgvector (unless EXTRACTOR_DATABASE_URL
-# already names a database), vet and test everything, stop the cluster.
+# already names a database), vet and test everything, run the eval gate
+# (scripts/eval.sh), stop the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +22,6 @@ fi
 
 go vet ./...
 go test ./...
+# The eval gate: the rules extractor on the shared corpus against the
+# committed baseline (skipped, saying so, when the corpus is absent).
+scripts/eval.sh

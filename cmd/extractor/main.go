@@ -77,7 +77,8 @@ func NewMain() *Main {
 }
 
 // Run executes the command line and returns the exit code: 0 on success,
-// 1 when some input failed, 2 for usage errors.
+// 1 when some input failed or on a runtime error, 2 for usage errors, 3
+// when an eval's gate failed.
 func (m *Main) Run(ctx context.Context, args []string) int {
 	root := m.rootCommand()
 	root.SetArgs(args)
@@ -90,6 +91,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return 0
 	case err == errSomeFailed:
 		return 1
+	case err == errGateFailed:
+		fmt.Fprintln(m.Stderr, "extractor:", err)
+		return 3
 	default:
 		fmt.Fprintln(m.Stderr, "extractor:", err)
 		if _, ok := err.(usageError); ok {

@@ -16,26 +16,10 @@ import (
 // retrievalKs are the k of the recall@k reported.
 var retrievalKs = []int{1, 5, 10}
 
-// retrievalReport is the retrieval part of an eval's JSON report.
-type retrievalReport struct {
-	Embedder  string                            `json:"embedder"`
-	Documents int                               `json:"documents"`
-	Scores    []evals.RetrievalScore            `json:"scores"`
-	ByKind    map[string][]evals.RetrievalScore `json:"by_kind"`
-	Questions []retrievalOutcome                `json:"questions"`
-}
-
-// retrievalOutcome is one question's rank in each mode (0: not in the
-// top 10).
-type retrievalOutcome struct {
-	evals.Question
-	Ranks map[string]int `json:"ranks"`
-}
-
 // evalRetrieval asks the retrieval questions of the labelled invoices
 // among the eval's documents, in each search mode, and prints recall@k and
 // MRR.
-func (m *Main) evalRetrieval(ctx context.Context, f evalFlags, rows []evals.Row, docs map[string]pipeline.Document) (*retrievalReport, error) {
+func (m *Main) evalRetrieval(ctx context.Context, f evalFlags, rows []evals.Row, docs map[string]pipeline.Document) (*evals.RetrievalReport, error) {
 	qs := retrievalQuestions(rows, docs)
 	if len(qs) == 0 {
 		fmt.Fprintln(m.Stdout, "retrieval: no question could be asked (no labelled invoice with its number, vendor and an answer found on a page)")
@@ -55,13 +39,13 @@ func (m *Main) evalRetrieval(ctx context.Context, f evalFlags, rows []evals.Row,
 	defer q.close()
 	ctx, span := q.tracer.Start(ctx, "eval_retrieval", trace.WithNewRoot())
 	defer span.End()
-	rep := &retrievalReport{Embedder: q.embedder.Version(), Documents: len(ids), ByKind: map[string][]evals.RetrievalScore{}}
+	rep := &evals.RetrievalReport{Embedder: q.embedder.Version(), Documents: len(ids), ByKind: map[string][]evals.RetrievalScore{}}
 	filter := store.Filter{DocumentIDs: ids}
 	modes := []store.Mode{store.Vector, store.Text, store.Hybrid}
 	ranks := map[string][]int{}
 	byKind := map[string]map[string][]int{}
 	for _, question := range qs {
-		out := retrievalOutcome{Question: question, Ranks: map[string]int{}}
+		out := evals.RetrievalOutcome{Question: question, Ranks: map[string]int{}}
 		for _, mode := range modes {
 			hits, _, err := q.retrieve(ctx, question.Question, qf, mode, filter)
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extractor-dev/extractor/evals"
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/internal/testenv"
 	"github.com/extractor-dev/extractor/store"
@@ -286,7 +287,7 @@ func TestEvalRetrieval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep evalReport
+	var rep evals.Report
 	if err := json.Unmarshal(data, &rep); err != nil || rep.Retrieval == nil {
 		t.Fatalf("%v %s", err, data)
 	}
