@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 // migrations are the schema's versions, NNN_name.sql, applied in order by
@@ -65,6 +67,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("store: migrating: %w", err)
 	}
+	conn.Release()
+	qm, err := queueMigrator(pool)
+	if err != nil {
+		return err
+	}
+	if _, err := qm.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: migrating the job queue: %w", err)
+	}
 	pool.Reset()
 	return nil
 }
@@ -100,6 +110,17 @@ func CheckMigrations(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	if have != want {
 		return &SchemaVersionError{Schema: *schema, Have: have, Want: want}
+	}
+	qm, err := queueMigrator(pool)
+	if err != nil {
+		return err
+	}
+	res, err := qm.Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: checking the job queue's tables: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("%w: the job queue's tables: %s", ErrSchemaBehind, strings.Join(res.Messages, "; "))
 	}
 	return nil
 }

@@ -178,6 +178,47 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 	return doc, nil
 }
 
+// PageCount opens a PDF and counts its pages without reading them: a
+// cheap check before accepting work for a document. It fails with
+// ErrTooLarge when there are more than opts.MaxPages, and otherwise as
+// opening the file fails (a file whose cross-reference data is broken
+// fails here with ErrMalformed although Parse may repair it). It never
+// panics and is bounded by opts.Timeout.
+func PageCount(ctx context.Context, data []byte, opts Options) (n int, err error) {
+	opts = opts.withDefaults()
+	if int64(len(data)) > opts.MaxBytes {
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), opts.MaxBytes)
+	}
+	if !bytes.Contains(data[:min(len(data), 1024)], []byte("%PDF-")) {
+		return 0, fmt.Errorf("%w: no %%PDF header", ErrMalformed)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	defer func() {
+		if x := recover(); x != nil {
+			n, err = 0, recoveredError(ctx, x)
+		}
+	}()
+	g := &guardedReader{ctx: ctx, data: data}
+	if bytes.HasPrefix(data, []byte("%PDF-2.")) {
+		g.header = []byte("%PDF-1.7")
+	}
+	tried := false
+	lr, err := lpdf.NewReaderEncrypted(g, int64(len(data)), func() string {
+		if tried {
+			return ""
+		}
+		tried = true
+		return opts.Password
+	})
+	if err != nil {
+		return 0, openError(ctx, err, scanEncryption(data), opts.Password != "")
+	}
+	d := &docParser{ctx: ctx, r: lr, fonts: map[string]*font{}, encodings: map[string]*[256]string{}, gidText: map[string]map[uint16]string{}, forms: map[string][]byte{}}
+	nodes, err := d.pageTree(opts.MaxPages)
+	return len(nodes), err
+}
+
 // parseData opens the file with the library and parses every page. It
 // fails with ErrMalformed when the file cannot be opened, has no readable
 // page tree, or no page at all could be read; opened reports whether the

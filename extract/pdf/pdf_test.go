@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/extractor-dev/extractor/internal/testenv"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
@@ -309,5 +311,23 @@ func TestParseRebuildsBrokenXref(t *testing.T) {
 				t.Errorf("ID must stay the hash of the original bytes")
 			}
 		})
+	}
+}
+
+func TestPageCount(t *testing.T) {
+	data, err := os.ReadFile(testenv.Testdata(t, "invoices", "files", "synth", "synth-0004.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := PageCount(context.Background(), data, Options{}); err != nil || n != 2 {
+		t.Errorf("synth-0004: %d pages, %v", n, err)
+	}
+	if _, err := PageCount(context.Background(), data, Options{MaxPages: 1}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over the page limit: %v", err)
+	}
+	for _, bad := range [][]byte{nil, []byte("hello"), []byte("%PDF-1.4\ngarbage")} {
+		if _, err := PageCount(context.Background(), bad, Options{}); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestQueue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testStore(t)
+	var calls atomic.Int64
+	q, err := NewQueue(s.Pool(), QueueConfig{Workers: 2, MaxAttempts: 2, RetryBase: 10 * time.Millisecond, PollInterval: 50 * time.Millisecond,
+		Work: func(ctx context.Context, args ExtractArgs, attempt int) (json.RawMessage, error) {
+			calls.Add(1)
+			switch {
+			case args.Name == "broken":
+				return nil, errors.New("the model is down")
+			case args.Name == "flaky" && attempt == 1:
+				return nil, errors.New("a blip")
+			}
+			return json.RawMessage(fmt.Sprintf(`{"file": %q, "attempt": %d}`, args.Name, attempt)), nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+
+	_, key, _ := s.CreateKey(ctx, "k")
+	var ids []int64
+	for _, name := range []string{"a", "b", "flaky", "broken"} {
+		info, existed, err := q.Submit(ctx, ExtractArgs{Upload: docID(name), Name: name, APIKey: key.ID}, "h-"+name)
+		if err != nil || existed || info.State != JobQueued || info.Args.Name != name {
+			t.Fatalf("submit %s: %+v %v %v", name, info, existed, err)
+		}
+		ids = append(ids, info.ID)
+	}
+	// Idempotency: the same key and request give the same job.
+	first, existed, err := q.Submit(ctx, ExtractArgs{Upload: docID("a"), Name: "a", APIKey: key.ID, IdempotencyKey: "k1"}, "same")
+	if err != nil || existed {
+		t.Fatal(err, existed)
+	}
+	again, existed, err := q.Submit(ctx, ExtractArgs{Upload: docID("a"), Name: "a", APIKey: key.ID, IdempotencyKey: "k1"}, "same")
+	if err != nil || !existed || again.ID != first.ID {
+		t.Errorf("resubmitted: %+v existed %v %v", again, existed, err)
+	}
+	if _, _, err := q.Submit(ctx, ExtractArgs{Upload: docID("b"), Name: "b", APIKey: key.ID, IdempotencyKey: "k1"}, "other"); !errors.Is(err, ErrIdempotencyConflict) {
+		t.Errorf("another request with the key: %v", err)
+	}
+	ids = append(ids, first.ID)
+
+	deadline := time.Now().Add(30 * time.Second)
+	final := map[int64]JobInfo{}
+	for len(final) < len(ids) && time.Now().Before(deadline) {
+		for _, id := range ids {
+			info, err := q.Job(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.State == JobSucceeded || info.State == JobFailed {
+				final[id] = info
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(final) != len(ids) {
+		t.Fatalf("only %d of %d jobs finished", len(final), len(ids))
+	}
+	for i, name := range []string{"a", "b", "flaky", "broken", "a"} {
+		info := final[ids[i]]
+		switch name {
+		case "broken":
+			if info.State != JobFailed || info.QueueState != "discarded" || info.Attempt != 2 || len(info.Errors) != 2 {
+				t.Errorf("broken: %+v", info)
+			}
+		case "flaky":
+			var out struct{ Attempt int }
+			json.Unmarshal(info.Output, &out)
+			if info.State != JobSucceeded || out.Attempt != 2 || len(info.Errors) != 1 {
+				t.Errorf("flaky: %+v", info)
+			}
+		default:
+			if info.State != JobSucceeded || len(info.Output) == 0 || info.Finalized == nil {
+				t.Errorf("%s: %+v", name, info)
+			}
+		}
+	}
+	if n := calls.Load(); n != 7 { // a, b, a (idempotent: once), flaky twice, broken twice
+		t.Errorf("%d attempts, want 7", n)
+	}
+	if _, err := q.Job(ctx, 999999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown job: %v", err)
+	}
+}
