@@ -84,6 +84,14 @@ type Runner struct {
 	Tracer trace.Tracer
 	// RunSpan, when valid, is linked from every document's trace.
 	RunSpan trace.SpanContext
+	// JoinTrace makes each document's span a child of the span in the
+	// context Process is given (an HTTP request's, a job's) rather than
+	// the root of a trace of its own.
+	JoinTrace bool
+	// Source, when set, names the document a file holds (its Source) when
+	// the file is not where the document came from, as for the temporary
+	// copy of an upload. By default the Source is the file's path.
+	Source func(file string) string
 }
 
 // Result is a document's journey through the steps.
@@ -142,8 +150,10 @@ func (r *Runner) tracer() trace.Tracer {
 func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 	start := time.Now()
 	res.File = file
-	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(
-		tracing.RunID.String(r.RunID), tracing.DocumentFile.String(file))}
+	opts := []trace.SpanStartOption{trace.WithAttributes(tracing.RunID.String(r.RunID), tracing.DocumentFile.String(file))}
+	if !r.JoinTrace || !trace.SpanContextFromContext(ctx).IsValid() {
+		opts = append(opts, trace.WithNewRoot())
+	}
 	if r.RunSpan.IsValid() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: r.RunSpan}))
 	}
@@ -185,6 +195,9 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 		return res
 	}
 	doc.Source = file
+	if r.Source != nil {
+		doc.Source = r.Source(file)
+	}
 	res.Document = doc
 
 	chunks, chunkHash, err := run(ctx, st, StepChunk, r.Chunking.Key(), []string{docHash}, func(ctx context.Context) ([]Chunk, error) {

@@ -20,6 +20,7 @@ type config struct {
 	Embedding   embeddingConfig `yaml:"embedding"`
 	Index       indexConfig     `yaml:"index"`
 	Search      searchConfig    `yaml:"search"`
+	Server      serverConfig    `yaml:"server"`
 }
 
 // embeddingConfig chooses the embedder: an OpenAI-compatible embeddings

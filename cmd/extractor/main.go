@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -60,6 +61,9 @@ type Main struct {
 	Stop <-chan struct{}
 	// SpanExporters receive spans besides the run's span file (tests).
 	SpanExporters []sdktrace.SpanExporter
+	// Listening, when set, is told the address 'serve' listens on (tests
+	// serve on 127.0.0.1:0).
+	Listening func(net.Addr)
 }
 
 // NewMain returns a Main wired to the process.
@@ -140,6 +144,6 @@ pgvector, evaluates outputs against labelled data and traces every step.`,
 	})
 	root.AddCommand(m.parseCommand(), m.runCommand(), m.evalCommand(), m.synthCommand(),
 		m.runsCommand(), m.tracesCommand(), m.lineageCommand(), m.diffCommand(),
-		m.dbCommand(), m.searchCommand(), m.askCommand())
+		m.dbCommand(), m.searchCommand(), m.askCommand(), m.serveCommand(), m.workerCommand(), m.keysCommand())
 	return root
 }

@@ -437,6 +437,11 @@ func (ps *pipelineSetup) process(ctx context.Context, files []string, limit int,
 		if err := ps.rd.AddResult(line); err != nil {
 			return err
 		}
+		if ps.store != nil {
+			if err := ps.store.SaveResult(ctx, line); err != nil {
+				ps.recs.fail(err) // in the run directory all the same
+			}
+		}
 		return emit(i, r)
 	})
 }

@@ -125,17 +125,22 @@ type recorders struct {
 func (r *recorders) Record(rec pipeline.StepRecord) error {
 	err := r.dir.Record(rec)
 	if dbErr := r.db.Record(rec); dbErr != nil {
-		r.failed.Add(1)
-		r.once.Do(func() { r.first = dbErr })
+		r.fail(dbErr)
 		err = errors.Join(err, dbErr)
 	}
 	return err
 }
 
+// fail counts a record (step record or result line) the database refused.
+func (r *recorders) fail(err error) {
+	r.failed.Add(1)
+	r.once.Do(func() { r.first = err })
+}
+
 // problem describes the records the database refused, or is nil.
 func (r *recorders) problem() error {
 	if n := r.failed.Load(); n > 0 {
-		return fmt.Errorf("%d step records were not written to the database (they are in the run directory); the first: %w", n, r.first)
+		return fmt.Errorf("%d records were not written to the database (they are in the run directory); the first: %w", n, r.first)
 	}
 	return nil
 }

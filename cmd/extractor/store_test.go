@@ -89,7 +89,7 @@ func storedEnv(t *testing.T) map[string]string {
 	t.Helper()
 	env := map[string]string{"EXTRACTOR_DATABASE_URL": testDatabase(t), "EXTRACTOR_STATE": t.TempDir()}
 	out := stdoutOK(t, env, "db", "migrate")
-	mustContain(t, "db migrate", out, "database schema at version 2")
+	mustContain(t, "db migrate", out, "database schema at version 3")
 	return env
 }
 
@@ -116,7 +116,7 @@ func TestRunStoresIdempotently(t *testing.T) {
 			t.Errorf("%s: %d rows after the second run, %d after the first", table, second[table], first[table])
 		}
 	}
-	if second["runs"] != 2 || second["step_records"] != 2*20*6 || second["spans"] <= first["spans"] {
+	if second["runs"] != 2 || second["step_records"] != 2*20*6 || second["spans"] <= first["spans"] || first["results"] != 20 || second["results"] != 40 {
 		t.Errorf("lineage after the second run: %v (first: %v)", second, first)
 	}
 	out := stdoutOK(t, env, "db", "status")

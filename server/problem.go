@@ -1,0 +1,144 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Error kinds. Implementations of the server's interfaces wrap these (with
+// fmt.Errorf's %w) so that the server answers with the right status; any
+// other error is a 500 whose detail is not shown to the client.
+var (
+	// ErrInvalid: the request is malformed (not multipart, no file part,
+	// options that are not JSON...).
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnprocessable: the request is well-formed but cannot be done (too
+	// many pages, options that fail their schema, a document that cannot
+	// be read).
+	ErrUnprocessable = errors.New("unprocessable request")
+	// ErrConflict: an Idempotency-Key was used before with another request.
+	ErrConflict = errors.New("idempotency key reused with another request")
+	// ErrUnauthorized: no API key, or one that is unknown or revoked.
+	ErrUnauthorized = errors.New("missing or invalid API key")
+	// ErrNotFound: no such document, job, run or route.
+	ErrNotFound = errors.New("not found")
+	// ErrTooLarge: the body is over the size limit.
+	ErrTooLarge = errors.New("request body too large")
+	// ErrUnsupportedMedia: the file is not a PDF.
+	ErrUnsupportedMedia = errors.New("not a PDF")
+	// ErrRateLimited: the key made too many requests; retry later.
+	ErrRateLimited = errors.New("rate limit exceeded")
+	// ErrUnavailable: a dependency (the database) is down.
+	ErrUnavailable = errors.New("service unavailable")
+	// ErrTimeout: the request's deadline passed.
+	ErrTimeout = errors.New("request deadline exceeded")
+)
+
+// kinds is the one table from error kinds to HTTP: status, the problem
+// type's slug and its title. The first kind an error matches wins.
+var kinds = []struct {
+	err    error
+	status int
+	slug   string
+}{
+	{ErrInvalid, http.StatusBadRequest, "invalid-request"},
+	{ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{ErrNotFound, http.StatusNotFound, "not-found"},
+	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large"},
+	{ErrUnsupportedMedia, http.StatusUnsupportedMediaType, "unsupported-media-type"},
+	{ErrConflict, http.StatusUnprocessableEntity, "idempotency-conflict"},
+	{ErrUnprocessable, http.StatusUnprocessableEntity, "unprocessable"},
+	{ErrRateLimited, http.StatusTooManyRequests, "rate-limited"},
+	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{ErrTimeout, http.StatusGatewayTimeout, "timeout"},
+}
+
+// ProblemType is the URI prefix of problem types: "urn:extractor:problem:not-found".
+const ProblemType = "urn:extractor:problem:"
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	TraceID  string `json:"trace_id,omitempty"`
+	// Errors lists what is wrong where, by JSON pointer into the part that
+	// was checked (the options).
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError is one validation error, located by a JSON pointer.
+type FieldError struct {
+	Pointer string `json:"pointer"`
+	Detail  string `json:"detail"`
+}
+
+// ValidationError is an ErrUnprocessable with the errors of a JSON Schema
+// validation.
+type ValidationError struct {
+	Part   string
+	Errors []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("%s: %d errors", e.Part, len(e.Errors))
+}
+
+// Unwrap makes a ValidationError an ErrUnprocessable.
+func (e *ValidationError) Unwrap() error { return ErrUnprocessable }
+
+// retryAfter is an error that says when to come back.
+type retryAfter struct {
+	error
+	after time.Duration
+}
+
+func (e retryAfter) Unwrap() error { return e.error }
+
+// problemFor maps an error to its problem; unknown errors are a 500
+// without details.
+func problemFor(err error) Problem {
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			p := Problem{Type: ProblemType + k.slug, Title: k.err.Error(), Status: k.status, Detail: err.Error()}
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				p.Errors = ve.Errors
+			}
+			return p
+		}
+	}
+	return Problem{Type: ProblemType + "internal", Title: "internal error", Status: http.StatusInternalServerError,
+		Detail: "the server failed; the trace id locates what happened"}
+}
+
+// writeProblem answers with err as application/problem+json.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	p.Instance = r.URL.Path
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		p.TraceID = sc.TraceID().String()
+	}
+	if p.Status == http.StatusInternalServerError {
+		s.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "trace_id", p.TraceID, "error", err)
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="extractor"`)
+	}
+	var ra retryAfter
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ra.after.Round(time.Second)/time.Second))))
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
