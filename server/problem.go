@@ -1,11 +1,13 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -89,7 +91,16 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("%s: %d errors", e.Part, len(e.Errors))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d %s", e.Part, len(e.Errors), map[bool]string{true: "error", false: "errors"}[len(e.Errors) == 1])
+	for i, fe := range e.Errors {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s %s", sep, cmp.Or(fe.Pointer, "/"), fe.Detail)
+	}
+	return b.String()
 }
 
 // Unwrap makes a ValidationError an ErrUnprocessable.

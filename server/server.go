@@ -158,6 +158,10 @@ type Server struct {
 	handler http.Handler
 	metrics *Metrics
 
+	// crossOrigin refuses the pages' POSTs that other sites make
+	// browsers send.
+	crossOrigin *http.CrossOriginProtection
+
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 }
@@ -194,7 +198,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, limiters: map[string]*rate.Limiter{}}
+	s := &Server{cfg: cfg, limiters: map[string]*rate.Limiter{}, crossOrigin: http.NewCrossOriginProtection()}
 	var err error
 	if s.metrics, err = newMetrics(cfg.Registry); err != nil {
 		return nil, err

@@ -128,11 +128,12 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 }
 
 func (s *service) close(ctx context.Context) {
-	if s.st != nil {
-		s.st.Pool().Close()
-	}
+	// Tracing first: its last batch of spans goes to the database.
 	if s.tp != nil {
 		s.tp.Shutdown(ctx)
+	}
+	if s.st != nil {
+		s.st.Pool().Close()
 	}
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
