@@ -91,7 +91,7 @@ func sampleReview() *reviewFake {
 			Fields: map[string]pipeline.Field{
 				"invoice_number": {Value: "RE-42", Raw: "RE-42", Evidence: pipeline.Evidence{Page: 1, Quote: "Invoice no. RE-42"}, Grounded: true, Confidence: 0.95},
 				// The quote spans two lines and is cited on the wrong page.
-				"total_amount": {Value: "119.00", Raw: "EUR 119.00", Currency: "EUR", Evidence: pipeline.Evidence{Page: 1, Quote: "total due eur 119.00"}, Grounded: true, Confidence: 0.9},
+				"total_amount":  {Value: "119.00", Raw: "EUR 119.00", Currency: "EUR", Evidence: pipeline.Evidence{Page: 1, Quote: "total due eur 119.00"}, Grounded: true, Confidence: 0.9},
 				"vendor_vat_id": {Value: "DE999", Raw: "DE999", Evidence: pipeline.Evidence{Page: 1, Quote: "VAT DE999"}, Grounded: false, Confidence: 0.3},
 				"due_date":      {},
 			},
