@@ -8,12 +8,13 @@ GO        ?= go
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1x
 
-.PHONY: help demo test build bench fuzz lint conformance db-start db-stop samples eval eval-baseline
+.PHONY: help demo test e2e build bench fuzz lint conformance db-start db-stop samples eval eval-baseline
 
 help:
 	@echo "make demo    install what is missing, start the project's PostgreSQL+pgvector, extract the sample invoices"
 	@echo "             (testdata/invoices) into it, print their key fields, search and ask them"
 	@echo "make test    install missing system packages, start a local PostgreSQL with pgvector, go vet, go test"
+	@echo "make e2e     the web pages end to end in headless Chromium (installed when missing); screenshots in .local/e2e"
 	@echo "make bench   parse benchmark against pdftotext -layout (needs ../shared/corpus)"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make lint    gofmt, go vet and staticcheck"
@@ -27,6 +28,9 @@ demo:
 
 test:
 	scripts/test.sh
+
+e2e:
+	scripts/e2e.sh
 
 conformance:
 	scripts/conformance.sh

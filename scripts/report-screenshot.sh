@@ -21,36 +21,7 @@ in=$1 out=$2 size=${3:-1280x4000}
 [[ "$size" =~ ^([0-9]+)x([0-9]+)$ ]] || die "size $size: want WIDTHxHEIGHT, e.g. 1280x4000"
 width=${BASH_REMATCH[1]} height=${BASH_REMATCH[2]}
 
-find_chromium() {
-  local c
-  for c in chromium chromium-browser google-chrome; do
-    if command -v "$c" >/dev/null 2>&1; then
-      command -v "$c"
-      return 0
-    fi
-  done
-  return 1
-}
-
-if ! CHROMIUM=$(find_chromium); then
-  command -v apt-get >/dev/null 2>&1 || die "chromium is missing and there is no apt-get: install Chromium"
-  SUDO=()
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null 2>&1 || die "chromium is missing: run as root: apt-get install chromium"
-    SUDO=(sudo)
-  fi
-  log "installing chromium with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  aptlog=$(mktemp "${TMPDIR:-/tmp}/report-screenshot-apt.XXXXXX")
-  # Update the lists only when the package is unknown to apt.
-  if ! apt-cache show chromium >/dev/null 2>&1; then
-    "${SUDO[@]}" apt-get update -qq >"$aptlog" 2>&1 || { cat "$aptlog" >&2; die "apt-get update failed"; }
-  fi
-  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >"$aptlog" 2>&1 \
-    || { cat "$aptlog" >&2; die "apt-get install chromium failed"; }
-  rm -f "$aptlog"
-  CHROMIUM=$(find_chromium) || die "chromium is still missing after apt-get install"
-fi
+CHROMIUM=$("$(dirname "${BASH_SOURCE[0]}")/chromium.sh") || die "no Chromium"
 
 abs() { # a path made absolute
   case $1 in

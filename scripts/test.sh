@@ -2,7 +2,8 @@
 # What `make test` runs: install missing system packages, start the
 # project-local PostgreSQL with pgvector (unless EXTRACTOR_DATABASE_URL
 # already names a database), vet and test everything, run the eval gate
-# (scripts/eval.sh), stop the cluster.
+# (scripts/eval.sh), test the web pages in headless Chromium
+# (scripts/e2e.sh), stop the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,11 @@ else
 fi
 
 go vet ./...
+go vet -tags e2e ./cmd/extractor
 go test ./...
+# The web pages in headless Chromium (installed when missing), on the
+# database started above.
+scripts/e2e.sh
 # The eval gate: the rules extractor on the shared corpus against the
 # committed baseline (skipped, saying so, when the corpus is absent).
 scripts/eval.sh
