@@ -340,6 +340,13 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 		}
 		if err := rt.handle(w, r, p); err != nil {
+			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+				// The response had begun (writing its body failed, most
+				// likely because the client went away): a problem now
+				// would be appended to it.
+				s.cfg.Logger.Warn("response cut short", "method", r.Method, "path", r.URL.Path, "status", sw.status, "error", err)
+				return
+			}
 			if ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrTimeout) {
 				err = fmt.Errorf("%w: after %s (%v)", ErrTimeout, rt.timeout, err)
 			}

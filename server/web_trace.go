@@ -239,5 +239,5 @@ func attrText(v attribute.Value) string {
 	case attribute.FLOAT64:
 		return strconv.FormatFloat(v.AsFloat64(), 'g', -1, 64)
 	}
-	return v.Emit()
+	return v.String()
 }

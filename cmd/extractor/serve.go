@@ -68,7 +68,6 @@ type serveFlags struct {
 	addr       string
 	workers    int
 	noWorkers  bool
-	state      string
 }
 
 // openService connects to the database, starts tracing (spans to the
