@@ -454,8 +454,55 @@ func TestServeLoad(t *testing.T) {
 		slices.Sort(s)
 		return s[int(q*float64(len(s)-1))]
 	}
-	t.Logf("%d uploads at concurrency %d: submitted in %s, all done in %s (%.1f jobs/s); submit p50 %s p95 %s p99 %s; submit-to-done p50 %s p95 %s",
+	t.Logf("jobs: %d uploads at concurrency %d: submitted in %s, all done in %s (%.1f jobs/s); submit p50 %s p95 %s p99 %s; submit-to-done p50 %s p95 %s",
 		n, concurrency, submitted.Round(time.Millisecond), total.Round(time.Millisecond), float64(n)/total.Seconds(),
 		pct(submitLat, 0.5).Round(time.Millisecond), pct(submitLat, 0.95).Round(time.Millisecond), pct(submitLat, 0.99).Round(time.Millisecond),
 		pct(e2e, 0.5).Round(time.Millisecond), pct(e2e, 0.95).Round(time.Millisecond))
+
+	// Synchronous extractions of other invoices, 16 at a time: each answer
+	// is its own document's line.
+	var mu sync.Mutex
+	var syncLat []time.Duration
+	docs := map[string]bool{}
+	start = time.Now()
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			pdf, _, err := synth.Invoice(synth.Options{Seed: 8, Count: n}, i)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			body, ct := multipartBody(t, pdf, fmt.Sprintf("sync-%03d.pdf", i), "")
+			t0 := time.Now()
+			resp, b := request(t, "POST", srv.url+"/v1/extractions", key, body, ct, nil)
+			lat := time.Since(t0)
+			var line struct {
+				DocumentID string `json:"document_id"`
+				Status     string `json:"status"`
+				File       string `json:"file"`
+			}
+			json.Unmarshal(b, &line)
+			if resp.StatusCode != 200 || line.Status != "ok" || line.File != fmt.Sprintf("upload:sync-%03d.pdf", i) {
+				t.Errorf("sync %d: %d %.300s", i, resp.StatusCode, b)
+				return
+			}
+			mu.Lock()
+			syncLat, docs[line.DocumentID] = append(syncLat, lat), true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	syncTotal := time.Since(start)
+	if len(docs) != n {
+		t.Fatalf("%d documents from %d synchronous extractions", len(docs), n)
+	}
+	t.Logf("sync: %d extractions at concurrency %d in %s (%.1f/s); latency p50 %s p95 %s p99 %s max %s",
+		n, concurrency, syncTotal.Round(time.Millisecond), float64(n)/syncTotal.Seconds(),
+		pct(syncLat, 0.5).Round(time.Millisecond), pct(syncLat, 0.95).Round(time.Millisecond), pct(syncLat, 0.99).Round(time.Millisecond),
+		pct(syncLat, 1).Round(time.Millisecond))
+	if calls := len(llm.Requests()); calls != 2*n {
+		t.Errorf("%d model calls for %d documents", calls, 2*n)
+	}
 }
