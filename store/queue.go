@@ -144,6 +144,12 @@ func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 		return errors.New("this process has no work function")
 	}
 	out, err := w.q.cfg.Work(ctx, job.Args, job.Attempt)
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) && !errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
+		// The worker is stopping hard (a second signal): the job did not
+		// fail. It goes back to the queue, at once and without using an
+		// attempt, for the next worker.
+		return river.JobSnooze(0)
+	}
 	if len(out) > 0 {
 		if rerr := river.RecordOutput(ctx, out); rerr != nil {
 			return errors.Join(err, rerr)
@@ -172,8 +178,11 @@ func NewQueue(pool *pgxpool.Pool, cfg QueueConfig) (*Queue, error) {
 	q := &Queue{pool: pool, cfg: cfg}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &extractWorker{q: q})
+	// A job whose worker died (no graceful stop) is rescued, back to the
+	// queue, once its attempt's deadline has surely passed.
 	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout,
-		RetryPolicy: backoff{cfg.RetryBase}, FetchPollInterval: cfg.PollInterval, FetchCooldown: min(cfg.PollInterval, 100*time.Millisecond)}
+		RescueStuckJobsAfter: cfg.JobTimeout + time.Minute,
+		RetryPolicy:          backoff{cfg.RetryBase}, FetchPollInterval: cfg.PollInterval, FetchCooldown: min(cfg.PollInterval, 100*time.Millisecond)}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	}

@@ -506,3 +506,79 @@ func TestServeLoad(t *testing.T) {
 		t.Errorf("%d model calls for %d documents", calls, 2*n)
 	}
 }
+
+// A worker told to stop lets its running job finish; told twice (its
+// context cancelled), it gives the job back to the queue, and the next
+// worker does it.
+func TestWorkerStop(t *testing.T) {
+	llm := llmtest.NewServer(t)
+	started := make(chan struct{}, 4)
+	llm.Chat(func(req llmtest.ChatRequest) llmtest.Reply {
+		started <- struct{}{}
+		return llmtest.ToolCall("record_invoice", goodInvoiceArgs).Delay(1500 * time.Millisecond)
+	})
+	env := storedEnv(t)
+	env["EXTRACTOR_LLM_BASE_URL"], env["EXTRACTOR_LLM_MODEL"] = llm.URL+"/v1", "gpt-4o-mini"
+	key := createKey(t, env)
+	srv := startCommand(t, env, "serve", "--addr", "127.0.0.1:0", "--no-workers")
+	submit := func(name string) int64 {
+		pdf, _ := os.ReadFile(sample(t, name))
+		body, ct := multipartBody(t, pdf, name, "")
+		resp, b := request(t, "POST", srv.url+"/v1/jobs", key, body, ct, nil)
+		if resp.StatusCode != 202 {
+			t.Fatalf("job: %d %s", resp.StatusCode, b)
+		}
+		var j struct{ ID int64 }
+		json.Unmarshal(b, &j)
+		return j.ID
+	}
+	state := func(id int64) map[string]any {
+		resp, b := request(t, "GET", fmt.Sprintf("%s/v1/jobs/%d", srv.url, id), key, nil, "", nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("job %d: %d %s", id, resp.StatusCode, b)
+		}
+		var j map[string]any
+		json.Unmarshal(b, &j)
+		return j
+	}
+
+	// A first signal: the running job finishes before the worker exits.
+	a := submit("synth-0001.pdf")
+	w1 := startCommand(t, env, "worker", "--workers", "1")
+	<-started
+	if code := w1.shutdown(t); code != 0 {
+		t.Errorf("worker exited %d: %s", code, w1.stderr)
+	}
+	if j := state(a); j["state"] != "succeeded" {
+		t.Errorf("the job running at a graceful stop: %v", j)
+	}
+
+	// A second signal: the job is cancelled and goes back to the queue.
+	b := submit("synth-0004.pdf")
+	exe, _ := os.Executable()
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := make(chan struct{})
+	stderr := &syncBuffer{}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, Getenv: func(k string) string { return env[k] },
+		ChildCommand: []string{exe, childArg}, Stop: stop}
+	done := make(chan int, 1)
+	go func() { done <- m.Run(ctx, []string{"worker", "--workers", "1"}) }()
+	<-started
+	close(stop)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the worker did not stop: %s", stderr)
+	}
+	if j := state(b); j["state"] != "queued" {
+		t.Errorf("the job cancelled at a hard stop: %v\n%s", j, stderr)
+	}
+	w3 := startCommand(t, env, "worker", "--workers", "1")
+	if j := waitJob(t, srv.url, key, b); j["state"] != "succeeded" {
+		t.Errorf("the job given back: %v\n%s", j, w3.stderr)
+	}
+	if n := len(llm.Requests()); n != 3 {
+		t.Errorf("%d model calls, want 3 (one job once, the other twice)", n)
+	}
+}
