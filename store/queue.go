@@ -31,15 +31,19 @@ var ErrIdempotencyConflict = errors.New("store: idempotency key reused with anot
 type ExtractArgs struct {
 	// Upload is the SHA-256 of the uploaded file (uploads table); Name its
 	// file name.
-	Upload string `json:"upload"`
+	//
+	// The fields marked unique make a job unique while it is not finished
+	// (River's unique jobs): the same file with the same choices from the
+	// same key (and Idempotency-Key, when one was sent) is queued once.
+	Upload string `json:"upload" river:"unique"`
 	Name   string `json:"name"`
 	// Schema and Extractor as the request chose them ("" for defaults).
-	Schema    string `json:"schema,omitempty"`
-	Extractor string `json:"extractor,omitempty"`
+	Schema    string `json:"schema,omitempty" river:"unique"`
+	Extractor string `json:"extractor,omitempty" river:"unique"`
 	// APIKey is the id of the key that submitted the job; IdempotencyKey
 	// its Idempotency-Key.
-	APIKey         string `json:"api_key,omitempty"`
-	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	APIKey         string `json:"api_key,omitempty" river:"unique"`
+	IdempotencyKey string `json:"idempotency_key,omitempty" river:"unique"`
 	// TraceParent is the W3C traceparent of the submitting request: the
 	// job's spans join its trace.
 	TraceParent string `json:"traceparent,omitempty"`
@@ -194,6 +198,14 @@ func NewQueue(pool *pgxpool.Pool, cfg QueueConfig) (*Queue, error) {
 	return q, nil
 }
 
+// unfinished makes a job unique by its unique arguments among the jobs
+// not yet finished (a finished job does not stop the same request from
+// being queued again).
+func unfinished() river.UniqueOpts {
+	return river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+		rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}
+}
+
 // Start starts working jobs (a queue without workers does nothing).
 func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.Workers == 0 {
@@ -241,10 +253,12 @@ func (q *Queue) Submit(ctx context.Context, args ExtractArgs, requestHash string
 			return info, true, err
 		}
 	}
-	res, err := q.client.InsertTx(ctx, tx, args, &river.InsertOpts{MaxAttempts: q.cfg.MaxAttempts})
+	res, err := q.client.InsertTx(ctx, tx, args, &river.InsertOpts{MaxAttempts: q.cfg.MaxAttempts, UniqueOpts: unfinished()})
 	if err != nil {
 		return info, false, fmt.Errorf("store: inserting a job: %w", err)
 	}
+	// A duplicate (the same job is queued or running) is the answer.
+	existed = res.UniqueSkippedAsDuplicate
 	if args.IdempotencyKey != "" {
 		if err := SetIdempotentJob(ctx, tx, args.APIKey, args.IdempotencyKey, res.Job.ID); err != nil {
 			return info, false, err
@@ -254,7 +268,7 @@ func (q *Queue) Submit(ctx context.Context, args ExtractArgs, requestHash string
 		return info, false, err
 	}
 	info, err = jobInfo(res.Job)
-	return info, false, err
+	return info, existed, err
 }
 
 // Job returns a job.

@@ -99,4 +99,46 @@ func TestQueue(t *testing.T) {
 	if _, err := q.Job(ctx, 999999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown job: %v", err)
 	}
+	// A finished job does not stop the same request from being queued
+	// again.
+	if info, existed, err := q.Submit(ctx, ExtractArgs{Upload: docID("b"), Name: "b", APIKey: key.ID}, "h-b"); err != nil || existed || info.ID == ids[1] {
+		t.Errorf("b again after it finished: %+v existed %v %v", info, existed, err)
+	}
+}
+
+// Unique jobs: the same unfinished request is queued once, whatever its
+// trace context; another choice, key or Idempotency-Key is another job.
+func TestQueueUniqueJobs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testStore(t)
+	q, err := NewQueue(s.Pool(), QueueConfig{}) // no workers: the jobs stay queued
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, k1, _ := s.CreateKey(ctx, "k1")
+	_, k2, _ := s.CreateKey(ctx, "k2")
+	base := ExtractArgs{Upload: docID("x"), Name: "x.pdf", APIKey: k1.ID, TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	first, existed, err := q.Submit(ctx, base, "h")
+	if err != nil || existed {
+		t.Fatal(err, existed)
+	}
+	same := base
+	same.Name, same.TraceParent = "renamed.pdf", ""
+	if info, existed, err := q.Submit(ctx, same, "h"); err != nil || !existed || info.ID != first.ID {
+		t.Errorf("the same request again: %+v existed %v %v", info, existed, err)
+	}
+	for name, edit := range map[string]func(*ExtractArgs){
+		"another extractor":       func(a *ExtractArgs) { a.Extractor = "rules" },
+		"another schema":          func(a *ExtractArgs) { a.Schema = "nda" },
+		"another key":             func(a *ExtractArgs) { a.APIKey = k2.ID },
+		"another file":            func(a *ExtractArgs) { a.Upload = docID("y") },
+		"with an Idempotency-Key": func(a *ExtractArgs) { a.IdempotencyKey = "batch-1" },
+	} {
+		args := base
+		edit(&args)
+		if info, existed, err := q.Submit(ctx, args, "h-"+name); err != nil || existed || info.ID == first.ID {
+			t.Errorf("%s: %+v existed %v %v", name, info, existed, err)
+		}
+	}
 }
