@@ -5,9 +5,16 @@
 package testenv
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // RepoRoot returns the directory holding go.mod, found from the working
@@ -66,4 +73,47 @@ func DatabaseURL(tb testing.TB) string {
 	}
 	tb.Skip("EXTRACTOR_DATABASE_URL is not set: skipping database test (run `make test`)")
 	return ""
+}
+
+// SchemaURL returns the DSN of a new, empty schema of the test database,
+// named prefix plus a random suffix and first on the search_path (pgvector
+// stays in public, where it is created once). The schema is dropped when
+// the test ends, so tests run in parallel against one database.
+func SchemaURL(tb testing.TB, prefix string) string {
+	tb.Helper()
+	dsn := DatabaseURL(tb)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The extension is per database: created under a lock, since CREATE
+	// EXTENSION IF NOT EXISTS races with itself.
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(4242); CREATE EXTENSION IF NOT EXISTS vector SCHEMA public; SELECT pg_advisory_unlock(4242)"); err != nil {
+		admin.Close(ctx)
+		tb.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := prefix + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close(ctx)
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("dropping %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
