@@ -347,12 +347,18 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.cfg.Logger.Warn("response cut short", "method", r.Method, "path", r.URL.Path, "status", sw.status, "error", err)
 				return
 			}
-			if ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrTimeout) {
-				err = fmt.Errorf("%w: after %s (%v)", ErrTimeout, rt.timeout, err)
-			}
-			s.writeProblem(w, r, err)
+			s.writeProblem(w, r, deadlineError(ctx, rt.timeout, err))
 		}
 	}))
+}
+
+// deadlineError is err as an ErrTimeout when it came of ctx's deadline
+// (timeout), so that it maps to 504 rather than to whatever failed.
+func deadlineError(ctx context.Context, timeout time.Duration, err error) error {
+	if ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("%w: after %s (%v)", ErrTimeout, timeout, err)
+	}
+	return err
 }
 
 // authenticate reads the bearer token.

@@ -219,10 +219,7 @@ func (s *Server) webPage(pattern string, auth bool, timeout time.Duration, h web
 			}
 		}
 		if err := h(w, r, p); err != nil {
-			if ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrTimeout) {
-				err = fmt.Errorf("%w: after %s (%v)", ErrTimeout, timeout, err)
-			}
-			s.renderError(w, r, p, err)
+			s.renderError(w, r, p, deadlineError(ctx, timeout, err))
 		}
 	}))
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/extractor-dev/extractor/pipeline"
+	"github.com/extractor-dev/extractor/tracing"
 )
 
 // --- upload -----------------------------------------------------------------
@@ -72,9 +72,7 @@ func (s *Server) postUpload(w http.ResponseWriter, r *http.Request, p Principal)
 		if line, err = s.cfg.Extractor.Extract(r.Context(), u, o); err == nil {
 			return s.uploaded(w, r, p, line)
 		}
-		if r.Context().Err() == context.DeadlineExceeded && !errors.Is(err, ErrTimeout) {
-			err = fmt.Errorf("%w: after %s (%v)", ErrTimeout, s.cfg.RequestTimeout, err)
-		}
+		err = deadlineError(r.Context(), s.cfg.RequestTimeout, err)
 	}
 	// The form again, with what went wrong, under the status the API
 	// would give.
@@ -418,7 +416,7 @@ func runOf(run pipeline.Run) runView {
 		Interrupted: run.Counts.Interrupted, Tokens: tokensText(run.Spent.InputTokens, run.Spent.OutputTokens), Cost: costText(run.Spent)}
 	if run.Finished != nil {
 		v.Finished = formatTime(*run.Finished)
-		v.Took = formatDuration(run.Finished.Sub(run.Started))
+		v.Took = tracing.FormatDuration(run.Finished.Sub(run.Started))
 	}
 	v.Inputs = strings.Join(run.Inputs, ", ")
 	if len(v.Inputs) > 120 {
@@ -506,7 +504,7 @@ func (s *Server) getRunPage(w http.ResponseWriter, r *http.Request, p Principal)
 		var line resultLine
 		_ = json.Unmarshal(row.Line, &line) // the facts of the row stand without it
 		v.Rows = append(v.Rows, resultView{DocumentID: row.DocumentID, File: row.File, Status: row.Status, Error: line.Error,
-			NeedsReview: line.NeedsReview, Latency: formatDuration(time.Duration(row.DurationMS) * time.Millisecond),
+			NeedsReview: line.NeedsReview, Latency: tracing.FormatDuration(time.Duration(row.DurationMS) * time.Millisecond),
 			Slow: slow > 0, TraceID: row.TraceID, CacheHits: line.CacheHits,
 			Cost:   costText(pipeline.Usage{CostUSD: row.CostUSD, Attempts: line.Spent.Attempts, Prices: line.Spent.Prices}),
 			Tokens: tokensText(line.Spent.InputTokens, line.Spent.OutputTokens)})
@@ -601,22 +599,6 @@ func formatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-// formatDuration rounds to about three significant digits: 812ns, 4.2µs,
-// 41.3ms, 1.52s, 2m3.4s.
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
-		return strconv.FormatInt(int64(d), 10) + "ns"
-	case d < time.Millisecond:
-		return strconv.FormatFloat(float64(d)/float64(time.Microsecond), 'f', 1, 64) + "µs"
-	case d < time.Second:
-		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
-	case d < time.Minute:
-		return strconv.FormatFloat(float64(d)/float64(time.Second), 'f', 2, 64) + "s"
-	}
-	return d.Round(100 * time.Millisecond).String()
 }
 
 // formatInt groups thousands: 12,345.

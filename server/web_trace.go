@@ -92,12 +92,12 @@ func buildTrace(id string, spans []tracing.Span) traceView {
 		}
 	}
 	total := end.Sub(start)
-	v.Start, v.Total = formatTime(start), formatDuration(total)
+	v.Start, v.Total = formatTime(start), tracing.FormatDuration(total)
 	if total <= 0 {
 		total = 1
 	}
 	for i := 0; i <= 4; i++ {
-		v.Ticks = append(v.Ticks, formatDuration(total*time.Duration(i)/4))
+		v.Ticks = append(v.Ticks, tracing.FormatDuration(total*time.Duration(i)/4))
 	}
 	var walk func(n *tracing.Node, first, rest string, depth int)
 	walk = func(n *tracing.Node, first, rest string, depth int) {
@@ -127,7 +127,7 @@ func buildTrace(id string, spans []tracing.Span) traceView {
 }
 
 func spanRowOf(sp *tracing.Span, start time.Time, total time.Duration) spanRow {
-	row := spanRow{Name: sp.Name, Duration: formatDuration(sp.Duration), Kind: sp.Kind.String(),
+	row := spanRow{Name: sp.Name, Duration: tracing.FormatDuration(sp.Duration), Kind: sp.Kind.String(),
 		SpanID: sp.SpanID.String(), Scope: sp.Scope.Name}
 	if sp.ParentSpanID.IsValid() {
 		row.Parent = sp.ParentSpanID.String()
@@ -210,7 +210,7 @@ func spanRowOf(sp *tracing.Span, start time.Time, total time.Duration) spanRow {
 	row.Attrs = keyValues(sp.Attributes)
 	row.Resource = keyValues(sp.Resource)
 	for _, e := range sp.Events {
-		row.Events = append(row.Events, spanEvent{Name: e.Name, At: "+" + formatDuration(e.Time.Sub(sp.Start)),
+		row.Events = append(row.Events, spanEvent{Name: e.Name, At: "+" + tracing.FormatDuration(e.Time.Sub(sp.Start)),
 			Attrs: keyValues(e.Attributes), Failed: e.Name == "exception"})
 	}
 	if n := sp.DroppedAttributes + sp.DroppedEvents + sp.DroppedLinks; n > 0 {

@@ -152,8 +152,8 @@ func TestFormatDuration(t *testing.T) {
 		{1_523_000_000, "1.52s"},
 		{123_456_000_000, "2m3.5s"},
 	} {
-		if got := formatDuration(tt.d); got != tt.want {
-			t.Errorf("formatDuration(%d) = %q, want %q", tt.d, got, tt.want)
+		if got := FormatDuration(tt.d); got != tt.want {
+			t.Errorf("FormatDuration(%d) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

@@ -94,7 +94,7 @@ func spanLine(c *treeConfig, s *Span) string {
 	var b strings.Builder
 	b.WriteString(s.Name)
 	b.WriteString("  ")
-	b.WriteString(formatDuration(s.Duration))
+	b.WriteString(FormatDuration(s.Duration))
 	var parts []string
 	add := func(p string) { parts = append(parts, p) }
 	if v, ok := s.Attr(StepName); ok && v.AsString() != s.Name {
@@ -181,9 +181,10 @@ func formatValue(v attribute.Value) string {
 
 func notPrint(r rune) bool { return !strconv.IsPrint(r) }
 
-// formatDuration rounds to about four significant digits: 812ns, 4.2µs,
-// 41.3ms, 1.52s, 2m3.4s.
-func formatDuration(d time.Duration) string {
+// FormatDuration prints a duration for people, to about four significant
+// digits: 812ns, 4.2µs, 41.3ms, 1.52s, 2m3.4s. The trace tree and the web
+// pages print spans with it.
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d < time.Microsecond:
 		return strconv.FormatInt(int64(d), 10) + "ns"
