@@ -363,14 +363,31 @@ ON CONFLICT (run_id, document_id) DO UPDATE SET file = excluded.file, status = e
 
 // Results returns a run's result lines, in file order.
 func (s *Store) Results(ctx context.Context, runID string) ([]ResultRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT run_id, document_id, file, status, duration_ms, cost_usd, trace_id, line
-FROM results WHERE run_id = $1 ORDER BY file, document_id`, runID)
+	rows, err := s.pool.Query(ctx, `SELECT `+resultColumns+` FROM results WHERE run_id = $1 ORDER BY file, document_id`, runID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ResultRow, error) {
-		var x ResultRow
-		err := r.Scan(&x.RunID, &x.DocumentID, &x.File, &x.Status, &x.DurationMS, &x.CostUSD, &x.TraceID, &x.Line)
-		return x, err
-	})
+	return pgx.CollectRows(rows, scanResult)
+}
+
+// Result is one document's result line in a run (ErrNotFound when there
+// is none).
+func (s *Store) Result(ctx context.Context, runID, documentID string) (ResultRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+resultColumns+` FROM results WHERE run_id = $1 AND document_id = $2`, runID, documentID)
+	if err != nil {
+		return ResultRow{}, err
+	}
+	x, err := pgx.CollectExactlyOneRow(rows, scanResult)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return x, fmt.Errorf("result of %s in run %s: %w", documentID, runID, ErrNotFound)
+	}
+	return x, err
+}
+
+const resultColumns = "run_id, document_id, file, status, duration_ms, cost_usd, trace_id, line"
+
+func scanResult(r pgx.CollectableRow) (ResultRow, error) {
+	var x ResultRow
+	err := r.Scan(&x.RunID, &x.DocumentID, &x.File, &x.Status, &x.DurationMS, &x.CostUSD, &x.TraceID, &x.Line)
+	return x, err
 }

@@ -183,3 +183,29 @@ func TestDocumentRunAndSpans(t *testing.T) {
 		t.Errorf("spans %v %v", spans, err)
 	}
 }
+
+func TestResults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testStore(t)
+	for _, line := range []string{
+		`{"run_id":"r1","document_id":"d2","file":"b.pdf","status":"failed","duration_ms":5,"trace_id":"t2"}`,
+		`{"run_id":"r1","document_id":"d1","file":"a.pdf","status":"ok","duration_ms":40,"trace_id":"t1","usage":{"cost_usd":0.5}}`,
+		`{"run_id":"r1","document_id":"d1","file":"a.pdf","status":"ok","duration_ms":42,"trace_id":"t1b","usage":{"cost_usd":0.25}}`,
+	} {
+		if err := s.SaveResult(ctx, []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.Results(ctx, "r1")
+	if err != nil || len(rows) != 2 || rows[0].File != "a.pdf" || rows[0].TraceID != "t1b" || rows[0].CostUSD != 0.25 || rows[1].Status != "failed" {
+		t.Fatalf("results: %+v %v", rows, err)
+	}
+	row, err := s.Result(ctx, "r1", "d2")
+	if err != nil || row.TraceID != "t2" || row.DurationMS != 5 || !strings.Contains(string(row.Line), `"b.pdf"`) {
+		t.Errorf("result d2: %+v %v", row, err)
+	}
+	if _, err := s.Result(ctx, "r1", "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown document: %v", err)
+	}
+}

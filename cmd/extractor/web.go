@@ -63,12 +63,9 @@ func (r review) DocumentView(ctx context.Context, id string) (server.DocumentVie
 		v.Extraction, v.RunID = &x, d.Extractions[0].RunID
 	}
 	if v.RunID != "" {
-		if rows, err := r.s.st.Results(ctx, v.RunID); err == nil {
-			for _, row := range rows {
-				if row.DocumentID == id {
-					v.TraceID = row.TraceID
-				}
-			}
+		// A run from before results were kept has none: no trace link.
+		if row, err := r.s.st.Result(ctx, v.RunID, id); err == nil {
+			v.TraceID = row.TraceID
 		}
 	}
 	return v, nil
