@@ -7,8 +7,9 @@ SHELL := /bin/bash
 GO        ?= go
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1x
+DRILL_N   ?= 3000
 
-.PHONY: help demo test e2e build bench fuzz lint conformance db-start db-stop samples eval eval-baseline
+.PHONY: help demo test e2e build bench fuzz drill lint conformance db-start db-stop samples eval eval-baseline
 
 help:
 	@echo "make demo    install what is missing, start the project's PostgreSQL+pgvector, extract the sample invoices"
@@ -16,7 +17,8 @@ help:
 	@echo "make test    install missing system packages, start a local PostgreSQL with pgvector, go vet, go test"
 	@echo "make e2e     the web pages end to end in headless Chromium (installed when missing); screenshots in .local/e2e"
 	@echo "make bench   parse benchmark against pdftotext -layout (needs ../shared/corpus)"
-	@echo "make fuzz    run each fuzz target for FUZZTIME (default $(FUZZTIME))"
+	@echo "make fuzz    run every fuzz target for FUZZTIME (default $(FUZZTIME))"
+	@echo "make drill   the mutation drill: DRILL_N (default $(DRILL_N)) mutants of the corpus, in process and isolated"
 	@echo "make lint    gofmt, go vet and staticcheck"
 	@echo "make eval    the eval gate of make test: rules extractor on ../shared/corpus/public vs the committed baseline"
 	@echo "make eval-baseline  rewrite testdata/eval/public-rules.json after a deliberate change"
@@ -48,12 +50,16 @@ bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchtime $(BENCHTIME)
 
 fuzz:
-	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzContent$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./extract/pdf -run '^$$' -fuzz '^FuzzCMap$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./extract -run '^$$' -fuzz '^FuzzParseSchema$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./extract -run '^$$' -fuzz '^FuzzToolArguments$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./extract -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+# The mutation drill: DRILL_N deterministic mutants of the corpus and the
+# samples (flips, truncations, cut and doubled ranges, mangled /Length,
+# /Size, /Count, /W, /Index, xref and obj numbers, self-referencing /Parent
+# and /Kids, broken headers), each parsed in a fresh process, in process
+# and isolated; a table of outcomes, escaped panics, fatal errors, hangs
+# and peak memory.
+drill:
+	$(GO) test ./extract/pdf -run '^TestMutationDrill$$' -drill $(DRILL_N) -count=1 -timeout 4h -v
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

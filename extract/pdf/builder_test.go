@@ -13,8 +13,14 @@ import (
 // trailerExtra goes into the trailer dictionary; xrefOffset, when not nil,
 // receives the offset of the xref table.
 func buildPDF(objs []string, trailerExtra string) []byte {
+	return buildPDFWithHeader("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", objs, trailerExtra)
+}
+
+// buildPDFWithHeader is buildPDF with the given bytes before the first
+// object (offsets count from the start of those bytes).
+func buildPDFWithHeader(header string, objs []string, trailerExtra string) []byte {
 	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	b.WriteString(header)
 	offsets := make([]int, len(objs))
 	for i, body := range objs {
 		offsets[i] = b.Len()
@@ -60,4 +66,70 @@ func onePage(content string, extra ...string) []byte {
 	}
 	objs = append(objs, extra[0], extra[1], "zstream:"+content)
 	return buildPDF(objs, "")
+}
+
+// xrefEntry is one entry of a cross-reference stream built by
+// buildXrefStreamPDF: type 1 (offset of a written object) or type 2 (in
+// object stream Stream at index Index).
+type xrefEntry struct {
+	Type          int
+	Stream, Index int
+}
+
+// buildXrefStreamPDF assembles a PDF 1.5 file whose cross-reference data is
+// an uncompressed cross-reference stream (W [1 4 2]). objs are written as
+// numbered objects like buildPDF's; inStream lists further object numbers
+// that live in object streams (type 2 entries); an empty body is not
+// written, and "objstm:DICT|DATA" writes an object stream. dict is added to the xref
+// stream's dictionary ("/Size N" is written unless dict sets it).
+func buildXrefStreamPDF(objs []string, inStream map[int]xrefEntry, dict string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+	offsets := map[int]int{}
+	for i, body := range objs {
+		if body == "" {
+			continue // not written: an object stream holds it, or nothing does
+		}
+		offsets[i+1] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n", i+1)
+		if s, ok := strings.CutPrefix(body, "stream:"); ok {
+			fmt.Fprintf(&b, "<< /Length %d >>\nstream\n%s\nendstream", len(s), s)
+		} else if s, ok := strings.CutPrefix(body, "objstm:"); ok {
+			// "objstm:DICT|DATA": an object stream with extra dictionary entries.
+			d, data, _ := strings.Cut(s, "|")
+			fmt.Fprintf(&b, "<< /Type /ObjStm %s /Length %d >>\nstream\n%s\nendstream", d, len(data), data)
+		} else {
+			b.WriteString(body)
+		}
+		b.WriteString("\nendobj\n")
+	}
+	size := len(objs) + 2 // the xref stream is the last object
+	for n := range inStream {
+		size = max(size, n+2)
+	}
+	xrefNum := size - 1
+	var rows bytes.Buffer
+	row := func(typ, a, c int) {
+		rows.Write([]byte{byte(typ), byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a), byte(c >> 8), byte(c)})
+	}
+	xref := b.Len()
+	for n := 0; n < size; n++ {
+		switch {
+		case n == xrefNum:
+			row(1, xref, 0)
+		case offsets[n] > 0:
+			row(1, offsets[n], 0)
+		case inStream[n].Type == 2:
+			row(2, inStream[n].Stream, inStream[n].Index)
+		default:
+			row(0, 0, 65535)
+		}
+	}
+	if !strings.Contains(dict, "/Size") {
+		dict = fmt.Sprintf("/Size %d %s", size, dict)
+	}
+	fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XRef /W [1 4 2] /Root 1 0 R /Length %d %s >>\nstream\n", xrefNum, rows.Len(), dict)
+	b.Write(rows.Bytes())
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)
+	return b.Bytes()
 }

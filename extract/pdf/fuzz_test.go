@@ -73,6 +73,18 @@ func FuzzParse(f *testing.F) {
 		"stream:1 begincodespacerange <0000> <FFFF> endcodespacerange 2 beginbfchar <0001> <0041> <0002> <00660069> endbfchar 1 beginbfrange <0003> <000A> <0030> endbfrange",
 		"stream:BT /F1 12 Tf 72 700 Td <000100020003> Tj ET",
 	}, ""))
+	// Files that once killed the process, and the hostile sizes preflight
+	// refuses (each a fatal "out of memory" or stack overflow without it).
+	if files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(f), "testdata", "regressions", "*.pdf")); err == nil {
+		for _, p := range files {
+			if data, err := os.ReadFile(p); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Add(buildXrefStreamPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"},
+		map[int]xrefEntry{3: {Type: 2, Stream: 4}, 4: {Type: 2, Stream: 3}}, ""))
+	f.Add(buildXrefStreamPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>"}, nil, "/Index [2147483000 3]"))
 	if files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(f), "testdata", "invoices", "files", "*", "*.pdf")); err == nil {
 		for _, p := range files[:min(3, len(files))] {
 			if data, err := os.ReadFile(p); err == nil {

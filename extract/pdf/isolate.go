@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -32,15 +33,28 @@ type Isolation struct {
 // DefaultChildMemory is the child's address-space limit unless set.
 const DefaultChildMemory = 4 << 30
 
+// ChildMaxStack is the child's goroutine stack limit (Go's default is
+// 1 GB).
+const ChildMaxStack = 64 << 20
+
 // childRequest is the first line the parent writes; the PDF bytes follow.
 type childRequest struct {
+	// Op is what to do with the bytes: opParse (the default) or opCount.
+	Op          string  `json:"op,omitempty"`
 	Options     Options `json:"options"`
 	MemoryLimit int64   `json:"memory_limit"`
 }
 
+// Child operations.
+const (
+	opParse = ""
+	opCount = "count"
+)
+
 // childResponse is what the child writes back.
 type childResponse struct {
 	Document pipeline.Document `json:"document"`
+	Pages    int               `json:"pages,omitempty"`
 	Kind     string            `json:"error_kind,omitempty"`
 	Message  string            `json:"error,omitempty"`
 }
@@ -115,9 +129,22 @@ func readLimited(path string, limit int64) ([]byte, error) {
 
 // ParseBytes parses data in a child process.
 func (iso Isolation) ParseBytes(ctx context.Context, data []byte, opts Options) (pipeline.Document, error) {
+	resp, err := iso.run(ctx, opParse, data, opts)
+	return resp.Document, err
+}
+
+// PageCount counts data's pages (see PageCount) in a child process: the
+// way a server should look at an upload before accepting work for it.
+func (iso Isolation) PageCount(ctx context.Context, data []byte, opts Options) (int, error) {
+	resp, err := iso.run(ctx, opCount, data, opts)
+	return resp.Pages, err
+}
+
+// run sends one request to a new child and reads its answer.
+func (iso Isolation) run(ctx context.Context, op string, data []byte, opts Options) (childResponse, error) {
 	opts = opts.withDefaults()
 	if len(iso.Command) == 0 {
-		return pipeline.Document{}, errors.New("pdf: isolation has no child command")
+		return childResponse{}, errors.New("pdf: isolation has no child command")
 	}
 	mem := iso.MemoryLimit
 	if mem <= 0 {
@@ -129,9 +156,9 @@ func (iso Isolation) ParseBytes(ctx context.Context, data []byte, opts Options) 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, iso.Command[0], iso.Command[1:]...)
 	cmd.WaitDelay = time.Second
-	hdr, err := json.Marshal(childRequest{Options: opts, MemoryLimit: mem})
+	hdr, err := json.Marshal(childRequest{Op: op, Options: opts, MemoryLimit: mem})
 	if err != nil {
-		return pipeline.Document{}, err
+		return childResponse{}, err
 	}
 	cmd.Stdin = io.MultiReader(bytes.NewReader(hdr), strings.NewReader("\n"), bytes.NewReader(data))
 	var stdout, stderr bytes.Buffer
@@ -139,21 +166,21 @@ func (iso Isolation) ParseBytes(ctx context.Context, data []byte, opts Options) 
 	cmd.Stderr = &limitedBuffer{max: 64 << 10, buf: &stderr}
 	runErr := cmd.Run()
 	var resp childResponse
-	if jerr := json.Unmarshal(stdout.Bytes(), &resp); jerr == nil && (resp.Document.ID != "" || resp.Kind != "") {
+	if jerr := json.Unmarshal(stdout.Bytes(), &resp); jerr == nil && (resp.Document.ID != "" || resp.Kind != "" || op == opCount) && runErr == nil {
 		if resp.Kind != "" {
-			return resp.Document, errorOf(resp.Kind, resp.Message)
+			return resp, errorOf(resp.Kind, resp.Message)
 		}
-		return resp.Document, nil
+		return resp, nil
 	}
 	// No answer: the child died or was killed.
 	if ctx.Err() != nil {
-		return pipeline.Document{}, fmt.Errorf("pdf: parser did not finish in %v and was stopped: %w", opts.Timeout, context.DeadlineExceeded)
+		return childResponse{}, fmt.Errorf("pdf: parser did not finish in %v and was stopped: %w", opts.Timeout, context.DeadlineExceeded)
 	}
-	last := lastLine(stderr.String())
+	last := pipeline.Printable(lastLine(stderr.String()), 300)
 	if strings.Contains(stderr.String(), "out of memory") {
-		return pipeline.Document{}, fmt.Errorf("%w: parser ran out of memory (limit %d bytes)", ErrTooLarge, mem)
+		return childResponse{}, fmt.Errorf("%w: parser ran out of memory (limit %d bytes)", ErrTooLarge, mem)
 	}
-	return pipeline.Document{}, fmt.Errorf("%w: parser crashed (%v): %s", ErrMalformed, runErr, last)
+	return childResponse{}, fmt.Errorf("%w: parser crashed (%v): %s", ErrMalformed, runErr, last)
 }
 
 func lastLine(s string) string {
@@ -201,13 +228,26 @@ func ServeChild(r io.Reader, w io.Writer) int {
 	if req.MemoryLimit > 0 {
 		limitMemory(req.MemoryLimit)
 	}
+	// No parse needs a deep stack (every recursion of ours is bounded);
+	// a runaway one in the library dies at this limit in milliseconds
+	// rather than after growing a gigabyte of stack.
+	debug.SetMaxStack(ChildMaxStack)
 	data, err := io.ReadAll(io.LimitReader(br, req.Options.withDefaults().MaxBytes+1))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pdf child: reading pdf:", err)
 		return 2
 	}
-	doc, perr := ParseBytes(context.Background(), data, req.Options)
-	resp := childResponse{Document: doc}
+	var resp childResponse
+	var perr error
+	switch req.Op {
+	case opParse:
+		resp.Document, perr = ParseBytes(context.Background(), data, req.Options)
+	case opCount:
+		resp.Pages, perr = PageCount(context.Background(), data, req.Options)
+	default:
+		fmt.Fprintf(os.Stderr, "pdf child: unknown op %q\n", req.Op)
+		return 2
+	}
 	if perr != nil {
 		resp.Kind, resp.Message = kindOf(perr), perr.Error()
 	}

@@ -38,9 +38,13 @@ func (a abort) Unwrap() error { return a.err }
 type guardedReader struct {
 	ctx  context.Context
 	data []byte
-	// header, when set, replaces the first bytes: the library only accepts
-	// "%PDF-1.x" headers, so PDF 2.0 files are presented as 1.7.
+	// header, when set, is what the first read sees at offset 0: the
+	// library's first read is its header check, which accepts only
+	// "%PDF-1.0" to "%PDF-1.7", and viewOf has already decided the file
+	// is a PDF. Later reads see the file's own bytes, so a file without
+	// a header whose first object starts at offset 0 still reads.
 	header []byte
+	reads  int
 }
 
 func (g *guardedReader) ReadAt(p []byte, off int64) (int, error) {
@@ -50,12 +54,14 @@ func (g *guardedReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("negative offset")
 	}
+	first := g.reads == 0
+	g.reads++
 	if off >= int64(len(g.data)) {
 		return 0, io.EOF
 	}
 	n := copy(p, g.data[off:])
-	if off < int64(len(g.header)) {
-		copy(p[:n], g.header[off:])
+	if first && off < int64(len(g.header)) {
+		n = max(n, copy(p, g.header[off:]))
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -74,6 +80,29 @@ type docParser struct {
 	forms     map[string][]byte
 	formBytes int
 	ops       int
+	// size is the file's length, which bounds what its numbers may ask
+	// the library to allocate.
+	size int
+}
+
+// checkStreamParms refuses a stream whose predictor would make the library
+// allocate rows beyond what the file justifies (see preflight): its
+// /DecodeParms may be an indirect object preflight cannot see.
+func checkStreamParms(v lpdf.Value, size int) error {
+	p := v.Key("DecodeParms")
+	parms := []lpdf.Value{p}
+	if p.Kind() == lpdf.Array {
+		parms = parms[:0]
+		for i := 0; i < p.Len(); i++ {
+			parms = append(parms, p.Index(i))
+		}
+	}
+	for _, p := range parms {
+		if c := p.Key("Columns"); c.Kind() == lpdf.Integer && (c.Int64() < 0 || c.Int64() > maxColumns(size)) {
+			return fmt.Errorf("%w: stream /DecodeParms /Columns %d is beyond what a %d-byte file justifies", ErrMalformed, c.Int64(), size)
+		}
+	}
+	return nil
 }
 
 // readStream returns a stream's decoded bytes, up to limit. A decoding
@@ -86,11 +115,14 @@ func (d *docParser) readStream(v lpdf.Value, limit int) (data []byte, err error)
 			if a, ok := x.(abort); ok {
 				panic(a)
 			}
-			err = fmt.Errorf("%w: stream: %v", ErrMalformed, x)
+			err = fmt.Errorf("%w: stream: %s", ErrMalformed, untrusted(x))
 		}
 	}()
 	if v.Kind() != lpdf.Stream {
 		return nil, fmt.Errorf("%w: not a stream", ErrMalformed)
+	}
+	if err := checkStreamParms(v, d.size); err != nil {
+		return nil, err
 	}
 	rc := v.Reader()
 	defer rc.Close()

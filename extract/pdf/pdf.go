@@ -22,7 +22,6 @@
 package pdf
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,6 +30,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	lpdf "github.com/ledongthuc/pdf"
@@ -133,10 +133,11 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 	if int64(len(data)) > opts.MaxBytes {
 		return doc, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), opts.MaxBytes)
 	}
-	hdr := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-"))
-	if hdr < 0 {
-		return doc, fmt.Errorf("%w: no %%PDF header", ErrMalformed)
+	v, err := viewOf(data)
+	if err != nil {
+		return doc, err
 	}
+	doc.Warnings = append(doc.Warnings, v.warnings...)
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	defer func() {
@@ -144,18 +145,18 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 			err = recoveredError(ctx, x)
 		}
 	}()
-	enc := scanEncryption(data)
+	enc := scanEncryption(v.data)
 
 	var opened bool
-	doc.Meta, doc.Pages, opened, err = parseData(ctx, data, enc, opts)
+	doc.Meta, doc.Pages, opened, err = parseData(ctx, v, enc, opts)
 	if errors.Is(err, ErrMalformed) && ctx.Err() == nil {
 		// The file's own cross-reference data may be what is broken
 		// (missing, or offsets that point at the wrong bytes): rebuild it
 		// from the objects and try once more. A repair is only kept when
 		// it gives something trustworthy, which excludes files the library
 		// then decrypts wrongly.
-		if fixed, ok := rebuildXref(data); ok {
-			meta, pages, opened2, err2 := parseData(ctx, fixed, enc, opts)
+		if fixed, ok := rebuildXref(v.data); ok {
+			meta, pages, opened2, err2 := parseData(ctx, view{data: fixed}, enc, opts)
 			if opened2 && !enc.unreliable() && !errors.Is(err2, ErrMalformed) {
 				doc.Meta, doc.Pages, opened = meta, pages, true
 				doc.Warnings = append(doc.Warnings, "cross-reference table rebuilt from the objects: "+err.Error())
@@ -181,72 +182,87 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 // PageCount opens a PDF and counts its pages without reading them: a
 // cheap check before accepting work for a document. It fails with
 // ErrTooLarge when there are more than opts.MaxPages, and otherwise as
-// opening the file fails (a file whose cross-reference data is broken
-// fails here with ErrMalformed although Parse may repair it). It never
-// panics and is bounded by opts.Timeout.
+// opening the file fails (broken cross-reference data is rebuilt as Parse
+// does, so ErrMalformed here means Parse fails too). It never panics and is bounded by opts.Timeout; a server should still count
+// untrusted uploads through Isolation.PageCount, as Go cannot contain
+// every failure of the library in process.
 func PageCount(ctx context.Context, data []byte, opts Options) (n int, err error) {
 	opts = opts.withDefaults()
 	if int64(len(data)) > opts.MaxBytes {
 		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), opts.MaxBytes)
 	}
-	if !bytes.Contains(data[:min(len(data), 1024)], []byte("%PDF-")) {
-		return 0, fmt.Errorf("%w: no %%PDF header", ErrMalformed)
+	v, err := viewOf(data)
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	defer func() {
-		if x := recover(); x != nil {
-			n, err = 0, recoveredError(ctx, x)
+	enc := scanEncryption(v.data)
+	count := func(v view) (n int, err error) {
+		defer func() {
+			if x := recover(); x != nil {
+				n, err = 0, recoveredError(ctx, x)
+			}
+		}()
+		d, err := open(ctx, v, enc, opts.Password)
+		if err != nil {
+			return 0, err
 		}
-	}()
-	g := &guardedReader{ctx: ctx, data: data}
-	if bytes.HasPrefix(data, []byte("%PDF-2.")) {
-		g.header = []byte("%PDF-1.7")
+		nodes, err := d.pageTree(opts.MaxPages)
+		if err == nil && len(nodes) == 0 {
+			err = fmt.Errorf("%w: document has no pages", ErrMalformed)
+		}
+		return len(nodes), err
 	}
+	n, err = count(v)
+	if errors.Is(err, ErrMalformed) && ctx.Err() == nil && !enc.unreliable() {
+		// As Parse does: rebuild broken cross-reference data once.
+		if fixed, ok := rebuildXref(v.data); ok {
+			if n2, err2 := count(view{data: fixed}); err2 == nil {
+				return n2, nil
+			}
+		}
+	}
+	return n, err
+}
+
+// open checks the file's sizes (preflight) and opens it with the library,
+// trying the password once.
+func open(ctx context.Context, v view, enc encryption, password string) (*docParser, error) {
+	if err := preflight(v.data); err != nil {
+		return nil, err
+	}
+	g := &guardedReader{ctx: ctx, data: v.data, header: []byte(libHeader)}
 	tried := false
-	lr, err := lpdf.NewReaderEncrypted(g, int64(len(data)), func() string {
-		if tried {
+	pw := func() string {
+		if tried || password == "" {
 			return ""
 		}
 		tried = true
-		return opts.Password
-	})
-	if err != nil {
-		return 0, openError(ctx, err, scanEncryption(data), opts.Password != "")
+		return password
 	}
-	d := &docParser{ctx: ctx, r: lr, fonts: map[string]*font{}, encodings: map[string]*[256]string{}, gidText: map[string]map[uint16]string{}, forms: map[string][]byte{}}
-	nodes, err := d.pageTree(opts.MaxPages)
-	return len(nodes), err
+	lr, err := lpdf.NewReaderEncrypted(g, int64(len(v.data)), pw)
+	if err != nil {
+		return nil, openError(ctx, err, enc, password != "")
+	}
+	return &docParser{ctx: ctx, r: lr, size: len(v.data), fonts: map[string]*font{}, encodings: map[string]*[256]string{}, gidText: map[string]map[uint16]string{}, forms: map[string][]byte{}}, nil
 }
 
 // parseData opens the file with the library and parses every page. It
 // fails with ErrMalformed when the file cannot be opened, has no readable
 // page tree, or no page at all could be read; opened reports whether the
 // library could open the file at all.
-func parseData(ctx context.Context, data []byte, enc encryption, opts Options) (meta map[string]string, pages []pipeline.Page, opened bool, err error) {
+func parseData(ctx context.Context, v view, enc encryption, opts Options) (meta map[string]string, pages []pipeline.Page, opened bool, err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			err = recoveredError(ctx, x)
 		}
 	}()
-	g := &guardedReader{ctx: ctx, data: data}
-	if bytes.HasPrefix(data, []byte("%PDF-2.")) {
-		g.header = []byte("%PDF-1.7")
-	}
-	tried := false
-	pw := func() string {
-		if tried || opts.Password == "" {
-			return ""
-		}
-		tried = true
-		return opts.Password
-	}
-	lr, err := lpdf.NewReaderEncrypted(g, int64(len(data)), pw)
+	d, err := open(ctx, v, enc, opts.Password)
 	if err != nil {
-		return nil, nil, false, openError(ctx, err, enc, opts.Password != "")
+		return nil, nil, false, err
 	}
 	opened = true
-	d := &docParser{ctx: ctx, r: lr, fonts: map[string]*font{}, encodings: map[string]*[256]string{}, gidText: map[string]map[uint16]string{}, forms: map[string][]byte{}}
 	meta = d.meta()
 	nodes, err := d.pageTree(opts.MaxPages)
 	if err != nil {
@@ -279,7 +295,17 @@ func recoveredError(ctx context.Context, x any) error {
 	if a, ok := x.(abort); ok {
 		return timeoutError(ctx, a.err)
 	}
-	return fmt.Errorf("%w: %v", ErrMalformed, x)
+	return fmt.Errorf("%w: %s", ErrMalformed, untrusted(x))
+}
+
+// untrusted words a library failure for a message: the library quotes
+// bytes of the damaged file, which must not reach a terminal, a log or a
+// page as they are.
+func untrusted(x any) string {
+	msg := fmt.Sprint(x)
+	// The library prefixes its own errors so; ours already say it.
+	msg = strings.TrimPrefix(msg, "malformed PDF: ")
+	return pipeline.Printable(msg, 300)
 }
 
 func timeoutError(ctx context.Context, err error) error {
@@ -305,7 +331,7 @@ func openError(ctx context.Context, err error, enc encryption, havePassword bool
 	case enc.encrypted && enc.filter != "" && enc.filter != "Standard":
 		return fmt.Errorf("%w: encryption handler %q is not supported", ErrEncrypted, enc.filter)
 	}
-	return fmt.Errorf("%w: %v", ErrMalformed, err)
+	return fmt.Errorf("%w: %s", ErrMalformed, untrusted(err))
 }
 
 // meta reads the document information dictionary.
@@ -339,7 +365,7 @@ func (d *docParser) page(num int, n pageNode, resCache map[string]*resources) (p
 			if a, ok := x.(abort); ok {
 				panic(a)
 			}
-			p.Status, p.Error, p.Lines = pipeline.PageError, fmt.Sprint(x), nil
+			p.Status, p.Error, p.Lines = pipeline.PageError, untrusted(x), nil
 		}
 		if p.Lines == nil {
 			p.Lines = []pipeline.Line{} // "lines": [] in JSON, not null
