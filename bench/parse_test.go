@@ -173,6 +173,9 @@ func BenchmarkParseLongdocs(b *testing.B) {
 // every file >= 0.95, median reading order >= 0.95). No timing here: speed
 // is the benchmark's business.
 func TestParseFidelity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parse fidelity over the whole corpus (about 15 s, a minute on a busy machine): skipped with -short")
+	}
 	bin := pdftotext(t)
 	files, _ := corpusFiles(t)
 	var recall, precision, order []float64

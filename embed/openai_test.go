@@ -344,13 +344,9 @@ func TestOpenAIHonoursCancellation(t *testing.T) {
 	srv.Embed(func(llmtest.EmbedRequest) llmtest.Reply { return llmtest.Hang() })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, _, err := newTestOpenAI(t, srv, nil).Embed(ctx, texts(3))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want the context's deadline", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
 	}
 
 	// Cancelled between batches: no further request.

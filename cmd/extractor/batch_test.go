@@ -43,10 +43,9 @@ func TestOrdered(t *testing.T) {
 	stop := errors.New("stop")
 	cancelled := atomic.Int32{}
 	err = ordered(context.Background(), 10, 2, nil, func(ctx context.Context, i int) int {
-		select {
-		case <-ctx.Done():
+		if i > 0 { // the others wait for the failed emit of the first
+			<-ctx.Done()
 			cancelled.Add(1)
-		case <-time.After(50 * time.Millisecond):
 		}
 		return i
 	}, func(i int) int { return -1 }, func(i, r int) error { return stop })

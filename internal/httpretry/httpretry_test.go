@@ -179,16 +179,12 @@ func TestDoerCancelledDuringWait(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	start := time.Now()
 	resp, err := NewDoer(nil, Policy{}).Do(req)
 	if err == nil {
 		resp.Body.Close()
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want the context's deadline", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v: the wait must end with the context", d)
 	}
 }
 
