@@ -272,18 +272,18 @@ func (o *OpenAI) request(ctx context.Context, n int, texts []string, counts, idx
 		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrProvider, where, err)
 	}
-	usage.Attempts++
-	usage.InputTokens += resp.Usage.PromptTokens
+	call := pipeline.Usage{Attempts: 1, InputTokens: resp.Usage.PromptTokens}
 	attrs := []attribute.KeyValue{
 		tracing.ResponseModel.String(string(resp.Model)),
 		tracing.UsageInputTokens.Int(resp.Usage.PromptTokens),
 	}
 	if cost, ok := o.cfg.Prices.Cost(o.cfg.Model, resp.Usage.PromptTokens, 0); ok {
-		usage.CostUSD += cost
-		usage.Prices = o.cfg.Prices.Version
+		call.CostUSD, call.Prices = cost, o.cfg.Prices.Version
 		attrs = append(attrs, tracing.CostUSD.Float64(cost)) // an unpriced model has no cost, not a zero one
 	}
 	span.SetAttributes(attrs...)
+	pipeline.ReportSpend(ctx, call) // now: a crash before the step ends must not lose it
+	usage.Add(call)
 
 	vecs, err := o.vectors(resp.Data, len(idx))
 	if err != nil {

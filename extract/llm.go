@@ -77,7 +77,14 @@ type LLMConfig struct {
 	ContextTokens int
 	// RequestTimeout bounds one HTTP try (default 120s).
 	RequestTimeout time.Duration
-	Retry          RetryPolicy
+	// Budget, when set, bounds one document's extraction as a whole:
+	// every attempt, retry and wait for the rate limits. A service sets it
+	// so that a job's time is known (and a crashed worker's job rescued
+	// soon); batches leave it unset, as their documents may queue for the
+	// shared rate limits. It only decides whether an extraction succeeds,
+	// so it is not part of Version.
+	Budget time.Duration
+	Retry  RetryPolicy
 	// Prices turn usage into cost (default: the built-in table).
 	Prices *tracing.PriceTable
 	// RequestsPerMinute and TokensPerMinute, when set, bound the calls to
@@ -254,7 +261,15 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 	if err != nil {
 		return x, err
 	}
+	if l.cfg.Budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, l.cfg.Budget, fmt.Errorf("%w: the model did not answer within the document's budget of %s", ErrProvider, l.cfg.Budget))
+		defer cancel()
+	}
 	args, usage, attempts, err := l.callTool(ctx, t, messages)
+	if err != nil && ctx.Err() != nil && context.Cause(ctx) != ctx.Err() && errors.Is(context.Cause(ctx), ErrProvider) {
+		err = context.Cause(ctx) // the budget, not the caller, ran out
+	}
 	x.Usage, x.Attempts = usage, attempts
 	if err != nil {
 		if errors.Is(err, ErrNoToolCall) {
@@ -326,6 +341,7 @@ func (l *LLM) callTool(ctx context.Context, t *tool, messages []openai.ChatCompl
 			rec.Problem = err.Error()
 			attempts = append(attempts, rec)
 			usage.Attempts = attempt
+			pipeline.ReportSpend(ctx, pipeline.Usage{Attempts: 1})
 			endSpan(span, rec, err.Error())
 			if ctx.Err() != nil {
 				return nil, usage, attempts, ctx.Err()
@@ -334,7 +350,11 @@ func (l *LLM) callTool(ctx context.Context, t *tool, messages []openai.ChatCompl
 		}
 		rec.ResponseID, rec.Model = resp.ID, resp.Model
 		rec.InputTokens, rec.OutputTokens = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
-		cost := l.addUsage(&usage, rec)
+		var call pipeline.Usage
+		cost := l.addUsage(&call, rec)
+		call.Attempts = 1
+		pipeline.ReportSpend(ctx, call) // now: a crash before the step ends must not lose it
+		usage.Add(call)
 		usage.Attempts = attempt
 		span.SetAttributes(tracing.ResponseID.String(resp.ID), tracing.ResponseModel.String(resp.Model),
 			tracing.UsageInputTokens.Int(rec.InputTokens), tracing.UsageOutputTokens.Int(rec.OutputTokens))

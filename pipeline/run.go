@@ -39,6 +39,9 @@ type StepRecord struct {
 	CacheHit   bool      `json:"cache_hit"`
 	TraceID    string    `json:"trace_id,omitempty"`
 	SpanID     string    `json:"span_id,omitempty"`
+	// Spent is what the step spent (model and embedding calls), when
+	// anything: a run's spend is the sum over its records.
+	Spent *Usage `json:"spent,omitempty"`
 }
 
 // Run is a batch run's manifest: what was run, how, with which versions,
@@ -85,10 +88,14 @@ func NewRunID(now time.Time) string {
 // the caller formats it) and, when traced, spans.jsonl. Appends are safe
 // for concurrent use and each line is written whole.
 type RunDir struct {
-	Dir     string
-	mu      sync.Mutex
-	steps   *os.File
-	results *os.File
+	Dir string
+	// Repaired says what OpenRun had to drop from records a crash cut
+	// short.
+	Repaired []string
+	mu       sync.Mutex
+	steps    *os.File
+	results  *os.File
+	calls    *os.File
 }
 
 // ErrNoRun: no run with that id.
@@ -111,14 +118,54 @@ func CreateRun(state string, run Run) (*RunDir, error) {
 }
 
 // OpenRun opens an existing run for appending (resume) and returns its
-// manifest.
+// manifest. A record file whose last line was cut short (a crash mid-write)
+// loses that partial line first, so the next line starts on a line of its
+// own; RunDir.Repaired says what was dropped.
 func OpenRun(state, id string) (*RunDir, Run, error) {
 	run, err := ReadManifest(state, id)
 	if err != nil {
 		return nil, run, err
 	}
 	d := &RunDir{Dir: filepath.Join(RunsDir(state), id)}
+	for _, name := range []string{"results.jsonl", "steps.jsonl", "calls.jsonl"} {
+		dropped, err := dropTornLine(filepath.Join(d.Dir, name))
+		if err != nil {
+			return nil, run, err
+		}
+		if dropped > 0 {
+			d.Repaired = append(d.Repaired, fmt.Sprintf("%s: dropped a partial last line of %d bytes (a crash mid-write); its document is done again", name, dropped))
+		}
+	}
 	return d, run, d.open()
+}
+
+// dropTornLine truncates path after its last complete line: one that ends
+// in a newline and holds JSON. It returns how many bytes it dropped.
+func dropTornLine(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	keep := len(b)
+	if keep > 0 && b[keep-1] != '\n' {
+		keep = bytes.LastIndexByte(b, '\n') + 1
+	}
+	// A line that ends but is not JSON (a crash that left zeros or half a
+	// line followed by a newline of the next session) goes too.
+	for keep > 0 {
+		start := bytes.LastIndexByte(b[:keep-1], '\n') + 1
+		if line := bytes.TrimSpace(b[start:keep]); len(line) == 0 || json.Valid(line) {
+			break
+		}
+		keep = start
+	}
+	if keep == len(b) {
+		return 0, nil
+	}
+	return int64(len(b) - keep), os.Truncate(path, int64(keep))
 }
 
 func (d *RunDir) open() error {
@@ -126,7 +173,10 @@ func (d *RunDir) open() error {
 	if d.steps, err = os.OpenFile(filepath.Join(d.Dir, "steps.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
 		return err
 	}
-	d.results, err = os.OpenFile(filepath.Join(d.Dir, "results.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if d.results, err = os.OpenFile(filepath.Join(d.Dir, "results.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+		return err
+	}
+	d.calls, err = os.OpenFile(filepath.Join(d.Dir, "calls.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	return err
 }
 
@@ -170,7 +220,7 @@ func (d *RunDir) WriteManifest(run Run) error {
 func (d *RunDir) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return errors.Join(d.steps.Close(), d.results.Close())
+	return errors.Join(d.steps.Close(), d.results.Close(), d.calls.Close())
 }
 
 // ReadManifest reads a run's manifest.
@@ -229,14 +279,16 @@ func ReadSteps(state, id string) ([]StepRecord, error) {
 	return out, err
 }
 
-// ReadResults returns a run's result lines, raw, in the order written.
-func ReadResults(state, id string) ([]json.RawMessage, error) {
-	var out []json.RawMessage
+// ReadResults returns a run's result lines in the order written (a
+// document done again after an interruption has a line per session).
+func ReadResults(state, id string) ([]ResultLine, error) {
+	var out []ResultLine
 	err := readLines(filepath.Join(RunsDir(state), id, "results.jsonl"), func(b []byte) error {
-		if !json.Valid(b) {
-			return errors.New("not JSON")
+		var l ResultLine
+		if err := json.Unmarshal(b, &l); err != nil {
+			return fmt.Errorf("not a result line: %w", err)
 		}
-		out = append(out, append(json.RawMessage(nil), b...))
+		out = append(out, l)
 		return nil
 	})
 	return out, err
@@ -281,10 +333,81 @@ func Finished(state, id string) (map[string]string, error) {
 	}
 	done := map[string]string{}
 	for _, l := range lines {
-		var r struct{ File, Status string }
-		if json.Unmarshal(l, &r) == nil && r.File != "" && r.Status != "" && r.Status != "interrupted" {
-			done[r.File] = r.Status
+		if l.File != "" && l.Done() {
+			done[l.File] = l.Status
 		}
 	}
 	return done, nil
+}
+
+// Latest returns each input's last result line, in input order; an input
+// with no line yet is absent.
+func Latest(lines []ResultLine, inputs []string) []ResultLine {
+	last := map[string]ResultLine{}
+	for _, l := range lines {
+		if prev, ok := last[l.File]; !ok || l.Done() || !prev.Done() {
+			last[l.File] = l // a finished line is not undone by a later interruption
+		}
+	}
+	var out []ResultLine
+	for _, f := range inputs {
+		if l, ok := last[f]; ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Totals are a run's counts and spend over all its sessions, from its
+// records: the documents from each input's last result line; the spend
+// from the step records, and from the call records of steps a crash cut
+// short (see CallRecord): every answered call counted once, however often
+// its document was begun.
+func Totals(state string, run Run) (RunCounts, Usage, error) {
+	lines, err := ReadResults(state, run.ID)
+	if err != nil {
+		return RunCounts{}, Usage{}, err
+	}
+	steps, err := ReadSteps(state, run.ID)
+	if err != nil {
+		return RunCounts{}, Usage{}, err
+	}
+	c := RunCounts{Documents: len(run.Inputs)}
+	done := 0
+	for _, l := range Latest(lines, run.Inputs) {
+		switch l.Status {
+		case "ok":
+			c.OK++
+			if l.NeedsReview {
+				c.Review++
+			}
+		case "failed":
+			c.Failed++
+		}
+		if l.Done() {
+			done++
+			if l.CacheHits > 0 {
+				c.CacheHits++
+			}
+		}
+	}
+	c.Interrupted = c.Documents - done
+	calls, err := ReadCalls(state, run.ID)
+	if err != nil {
+		return RunCounts{}, Usage{}, err
+	}
+	var spent Usage
+	finished := map[string]bool{}
+	for _, s := range steps {
+		finished[s.SpanID] = true
+		if s.Spent != nil {
+			spent.Add(*s.Spent)
+		}
+	}
+	for _, call := range calls {
+		if !finished[call.SpanID] { // its step never ended: a crash
+			spent.Add(call.Spent)
+		}
+	}
+	return c, spent, nil
 }

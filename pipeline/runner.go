@@ -18,9 +18,32 @@ import (
 	"github.com/extractor-dev/extractor/tracing"
 )
 
-// Parser turns a file into a Document.
+// Input is a document to process: a file, or bytes held in memory (an
+// upload, which never touches the disk).
+type Input struct {
+	// Name is what the document is called in records and results: a
+	// path, or "upload:NAME".
+	Name string
+	// Path is the file holding the bytes; "" when Data holds them.
+	Path string
+	Data []byte
+}
+
+// FileInput is the input of a file, named by its path.
+func FileInput(path string) Input { return Input{Name: path, Path: path} }
+
+// hash is the input's document id: the SHA-256 of its bytes.
+func (in Input) hash() (string, error) {
+	if in.Path == "" {
+		sum := sha256.Sum256(in.Data)
+		return hex.EncodeToString(sum[:]), nil
+	}
+	return FileHash(in.Path)
+}
+
+// Parser turns an input's bytes into a Document.
 type Parser interface {
-	Parse(ctx context.Context, path string) (Document, error)
+	Parse(ctx context.Context, in Input) (Document, error)
 	// Version names the parser and the settings that shape its output.
 	Version() string
 }
@@ -88,10 +111,6 @@ type Runner struct {
 	// context Process is given (an HTTP request's, a job's) rather than
 	// the root of a trace of its own.
 	JoinTrace bool
-	// Source, when set, names the document a file holds (its Source) when
-	// the file is not where the document came from, as for the temporary
-	// copy of an upload. By default the Source is the file's path.
-	Source func(file string) string
 }
 
 // Result is a document's journey through the steps.
@@ -145,10 +164,17 @@ func (r *Runner) tracer() trace.Tracer {
 	return otel.Tracer("github.com/extractor-dev/extractor/pipeline")
 }
 
-// Process takes one file through every step. It never panics on bad
-// input; a failure is in Result.Err, with the step that failed.
-func (r *Runner) Process(ctx context.Context, file string) (res Result) {
+// Process takes one file through every step (see ProcessInput).
+func (r *Runner) Process(ctx context.Context, file string) Result {
+	return r.ProcessInput(ctx, FileInput(file))
+}
+
+// ProcessInput takes one input through every step. It never panics on bad
+// input; a failure is in Result.Err, with the step that failed. The
+// result's File and the document's Source are the input's Name.
+func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 	start := time.Now()
+	file := in.Name
 	res.File = file
 	opts := []trace.SpanStartOption{trace.WithAttributes(tracing.RunID.String(r.RunID), tracing.DocumentFile.String(file))}
 	if !r.JoinTrace || !trace.SpanContextFromContext(ctx).IsValid() {
@@ -176,7 +202,7 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 		span.End()
 	}()
 
-	sum, err := FileHash(file)
+	sum, err := in.hash()
 	if err != nil {
 		res.Err = &StepError{Step: StepParse, Err: err}
 		return res
@@ -184,8 +210,8 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 	res.Document.ID = sum
 	st := stepper{r: r, res: &res, docID: sum}
 
-	doc, docHash, err := run(ctx, st, StepParse, r.Parser.Version(), []string{sum}, func(ctx context.Context) (Document, error) {
-		d, err := r.Parser.Parse(ctx, file)
+	doc, docHash, err := run(ctx, st, StepParse, r.Parser.Version(), []string{sum}, func(ctx context.Context, _ *Usage) (Document, error) {
+		d, err := r.Parser.Parse(ctx, in)
 		if err == nil && d.ID != sum {
 			err = fmt.Errorf("parser gave document id %s for a file whose sha256 is %s", d.ID, sum)
 		}
@@ -195,12 +221,9 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 		return res
 	}
 	doc.Source = file
-	if r.Source != nil {
-		doc.Source = r.Source(file)
-	}
 	res.Document = doc
 
-	chunks, chunkHash, err := run(ctx, st, StepChunk, r.Chunking.Key(), []string{docHash}, func(ctx context.Context) ([]Chunk, error) {
+	chunks, chunkHash, err := run(ctx, st, StepChunk, r.Chunking.Key(), []string{docHash}, func(ctx context.Context, _ *Usage) ([]Chunk, error) {
 		return Chunks(doc, r.Chunking), nil
 	})
 	if err != nil {
@@ -218,8 +241,10 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 	}()
 
 	schemaHash := r.Schema.Hash()
-	raw, rawHash, err := run(ctx, st, StepExtract, r.Extractor.Version(), []string{docHash, schemaHash}, func(ctx context.Context) (Extraction, error) {
-		return r.Extractor.Extract(ctx, doc, r.Schema)
+	raw, rawHash, err := run(ctx, st, StepExtract, r.Extractor.Version(), []string{docHash, schemaHash}, func(ctx context.Context, spend *Usage) (Extraction, error) {
+		x, err := r.Extractor.Extract(ctx, doc, r.Schema)
+		spend.Add(x.Usage) // spent whether the step succeeds or not
+		return x, err
 	})
 	res.Extraction = &raw // kept on failure: it carries what the attempts cost
 	if err != nil {
@@ -228,8 +253,10 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 	var second *Extraction
 	secondHash := ""
 	if r.Second != nil {
-		sx, h, err := run(ctx, st, StepSecond, r.Second.Version(), []string{docHash, schemaHash}, func(ctx context.Context) (Extraction, error) {
-			return r.Second.Extract(ctx, doc, r.Schema)
+		sx, h, err := run(ctx, st, StepSecond, r.Second.Version(), []string{docHash, schemaHash}, func(ctx context.Context, spend *Usage) (Extraction, error) {
+			x, err := r.Second.Extract(ctx, doc, r.Schema)
+			spend.Add(x.Usage)
+			return x, err
 		})
 		if err == nil { // a second opinion that fails only costs confidence
 			second, secondHash = &sx, h
@@ -237,7 +264,7 @@ func (r *Runner) Process(ctx context.Context, file string) (res Result) {
 			res.Err = nil
 		}
 	}
-	checked, _, err := run(ctx, st, StepValidate, r.Validator.Version(), []string{rawHash, secondHash, docHash, schemaHash}, func(ctx context.Context) (Extraction, error) {
+	checked, _, err := run(ctx, st, StepValidate, r.Validator.Version(), []string{rawHash, secondHash, docHash, schemaHash}, func(ctx context.Context, _ *Usage) (Extraction, error) {
 		return r.Validator.Validate(doc, r.Schema, raw, second), nil
 	})
 	if err != nil {
@@ -258,8 +285,8 @@ func (r *Runner) embedAndStore(ctx context.Context, st stepper, docHash, chunkHa
 		}
 	}()
 	if r.Embedder != nil {
-		embs, _, err := run(ctx, st, StepEmbed, r.Embedder.Version(), []string{chunkHash}, func(ctx context.Context) ([]Embedding, error) {
-			return embedChunks(ctx, r.Embedder, res.Chunks, &res.Spent)
+		embs, _, err := run(ctx, st, StepEmbed, r.Embedder.Version(), []string{chunkHash}, func(ctx context.Context, spend *Usage) ([]Embedding, error) {
+			return embedChunks(ctx, r.Embedder, res.Chunks, spend)
 		})
 		if err != nil {
 			return
@@ -283,7 +310,7 @@ func (r *Runner) embedAndStore(ctx context.Context, st stepper, docHash, chunkHa
 		inputs = append(inputs, h)
 	}
 	st.noCache = true // a side effect: the store is idempotent, the step always runs
-	run(ctx, st, StepStore, StoreVersion, inputs, func(ctx context.Context) (struct{}, error) {
+	run(ctx, st, StepStore, StoreVersion, inputs, func(ctx context.Context, _ *Usage) (struct{}, error) {
 		return struct{}{}, r.Store.SaveDocument(ctx, sd)
 	})
 }
@@ -338,8 +365,11 @@ type stepper struct {
 
 // run is the one helper every step goes through: a span, the cache, a
 // StepRecord, and a *StepError on failure. It returns the step's output
-// and the hash of its JSON encoding (the input hash of later steps).
-func run[T any](ctx context.Context, st stepper, name, version string, inputs []string, fn func(context.Context) (T, error)) (out T, outHash string, err error) {
+// and the hash of its JSON encoding (the input hash of later steps). What
+// fn spends (model and embedding calls) it adds to spend: it goes to the
+// document's Spent and on the step record, so a run's totals can be summed
+// from its records even when a crash lost the document's result line.
+func run[T any](ctx context.Context, st stepper, name, version string, inputs []string, fn func(ctx context.Context, spend *Usage) (T, error)) (out T, outHash string, err error) {
 	r := st.r
 	inputHash := Hash(inputs...)
 	key := Hash(name, version, inputHash)
@@ -377,12 +407,19 @@ func run[T any](ctx context.Context, st stepper, name, version string, inputs []
 	if err = ctx.Err(); err != nil {
 		return out, "", err
 	}
-	out, err = fn(ctx)
-	if x, ok := any(out).(Extraction); ok && (name == StepExtract || name == StepSecond) {
-		st.res.Spent.Add(x.Usage) // spent now, whether the step succeeds or not
-		span.SetAttributes(tracing.UsageInputTokens.Int(x.Usage.InputTokens), tracing.UsageOutputTokens.Int(x.Usage.OutputTokens))
-		if x.Usage.Prices != "" || x.Usage.Attempts == 0 {
-			span.SetAttributes(tracing.CostUSD.Float64(x.Usage.CostUSD))
+	if cr, ok := r.Recorder.(CallRecorder); ok {
+		ctx = withSpendSink(ctx, func(u Usage) {
+			cr.RecordCall(CallRecord{RunID: r.RunID, DocumentID: st.docID, Step: name, SpanID: rec.SpanID, At: time.Now().UTC(), Spent: u})
+		})
+	}
+	var spend Usage
+	out, err = fn(ctx, &spend)
+	if spend != (Usage{}) {
+		st.res.Spent.Add(spend)
+		rec.Spent = &spend
+		span.SetAttributes(tracing.UsageInputTokens.Int(spend.InputTokens), tracing.UsageOutputTokens.Int(spend.OutputTokens))
+		if spend.Prices != "" || spend.Attempts == 0 {
+			span.SetAttributes(tracing.CostUSD.Float64(spend.CostUSD))
 		}
 	}
 	if err != nil {

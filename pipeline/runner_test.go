@@ -21,9 +21,12 @@ type textParser struct {
 	version string
 }
 
-func (p *textParser) Parse(ctx context.Context, path string) (Document, error) {
+func (p *textParser) Parse(ctx context.Context, in Input) (Document, error) {
 	p.calls.Add(1)
-	b, err := os.ReadFile(path)
+	b, err := in.Data, error(nil)
+	if in.Path != "" {
+		b, err = os.ReadFile(in.Path)
+	}
 	if err != nil {
 		return Document{}, err
 	}

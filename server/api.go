@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,6 +20,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/extractor-dev/extractor/pipeline"
 )
 
 // optionsSchema is what the "options" part may hold.
@@ -119,7 +122,7 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (Upload, Opt
 				return u, o, fmt.Errorf("%w: one file per request", ErrInvalid)
 			}
 			seenFile = true
-			u.Name = part.FileName()
+			u.Name = displayName(part.FileName())
 			if u.Data, err = io.ReadAll(part); err != nil {
 				return u, o, bodyError(err)
 			}
@@ -144,17 +147,14 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (Upload, Opt
 	if !seenFile {
 		return u, o, fmt.Errorf("%w: no \"file\" part", ErrInvalid)
 	}
-	if !bytes.Contains(u.Data[:min(len(u.Data), 1024)], []byte("%PDF-")) {
-		return u, o, fmt.Errorf("%w: the file does not start as a PDF does (%%PDF-)", ErrUnsupportedMedia)
-	}
 	sum := sha256.Sum256(u.Data)
 	u.SHA256 = hex.EncodeToString(sum[:])
 	if u.Name == "" {
 		u.Name = u.SHA256[:12] + ".pdf"
 	}
-	if s.cfg.Pages != nil {
-		n, err := s.cfg.Pages.PageCount(r.Context(), u.Data)
-		if errors.Is(err, ErrUnprocessable) {
+	if s.cfg.Inspect != nil {
+		n, err := s.cfg.Inspect.Inspect(r.Context(), u.Data)
+		if errors.Is(err, ErrUnprocessable) || errors.Is(err, ErrUnsupportedMedia) {
 			return u, o, err
 		}
 		if err == nil && n > s.cfg.MaxPages {
@@ -165,6 +165,16 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (Upload, Opt
 	return u, o, nil
 }
 
+// maxNameRunes bounds an upload's name as it is kept and shown.
+const maxNameRunes = 120
+
+// displayName is a client's file name as data: printable (see
+// pipeline.Printable), at most maxNameRunes long, and never a path on this
+// machine (uploads are processed from memory).
+func displayName(name string) string {
+	return pipeline.Printable(strings.TrimSpace(name), maxNameRunes)
+}
+
 // bodyError classifies an error reading the body.
 func bodyError(err error) error {
 	var mbe *http.MaxBytesError
@@ -173,6 +183,9 @@ func bodyError(err error) error {
 	}
 	if errors.Is(err, multipart.ErrMessageTooLarge) {
 		return fmt.Errorf("%w: %v", ErrTooLarge, err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: the body did not arrive in time", ErrTimeout)
 	}
 	return fmt.Errorf("%w: reading the body: %v", ErrInvalid, err)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -109,12 +113,17 @@ func (f *apiFakes) Search(_ context.Context, req SearchRequest) (any, error) {
 
 func (f *apiFakes) Ready(context.Context) error { return f.notReady }
 
-func (f *apiFakes) PageCount(context.Context, []byte) (int, error) { return f.pages, f.pagesErr }
+func (f *apiFakes) Inspect(_ context.Context, data []byte) (int, error) {
+	if !bytes.HasPrefix(data, []byte("%PDF-")) {
+		return 0, fmt.Errorf("%w: the file is not a PDF", ErrUnsupportedMedia)
+	}
+	return f.pages, f.pagesErr
+}
 
 func newAPIServer(t *testing.T, f *apiFakes, edit func(*Config)) (*Server, *sdktrace.TracerProvider) {
 	t.Helper()
 	tp := sdktrace.NewTracerProvider()
-	cfg := Config{Auth: f, Extractor: f, Jobs: f, Catalog: f, Ready: f, Pages: f, TracerProvider: tp, Registry: prometheus.NewRegistry(),
+	cfg := Config{Auth: f, Extractor: f, Jobs: f, Catalog: f, Ready: f, Inspect: f, TracerProvider: tp, Registry: prometheus.NewRegistry(),
 		MaxBodyBytes: 1 << 20, MaxPages: 10}
 	if edit != nil {
 		edit(&cfg)
@@ -249,6 +258,10 @@ func TestErrorStatuses(t *testing.T) {
 			status: 404, slug: "not-found"},
 		{name: "unknown route", call: func(t *testing.T) call { return call{method: "GET", path: "/v2/anything"} },
 			status: 404, slug: "not-found"},
+		{name: "wrong method", call: func(t *testing.T) call { return call{method: "DELETE", path: "/v1/jobs/7", key: goodKey} },
+			status: 405, slug: "method-not-allowed", header: map[string]string{"Allow": "GET, HEAD"}},
+		{name: "wrong method on a POST route", call: func(t *testing.T) call { return call{method: "GET", path: "/v1/extractions"} },
+			status: 405, slug: "method-not-allowed", header: map[string]string{"Allow": "POST"}},
 		{name: "search body not JSON", call: func(t *testing.T) call {
 			return call{method: "POST", path: "/v1/search", key: goodKey, body: strings.NewReader("query=x"), ctype: "application/json"}
 		}, status: 400, slug: "invalid-request"},
@@ -474,4 +487,59 @@ func FuzzUpload(f *testing.F) {
 
 func spanTraceID(ctx context.Context) string {
 	return trace.SpanContextFromContext(ctx).TraceID().String()
+}
+
+// A file name is data from the client: kept bounded and printable, never
+// a path (a 600-byte name once gave 500 "file name too long").
+func TestUploadNamesAreData(t *testing.T) {
+	f := newAPIFakes()
+	var got string
+	f.extract = func(_ context.Context, u Upload, _ Options) (json.RawMessage, error) {
+		got = u.Name
+		return json.RawMessage(`{"status":"ok"}`), nil
+	}
+	s, _ := newAPIServer(t, f, nil)
+	name := strings.Repeat("ä", 300) + ".pdf"
+	b, ct := upload(t, []byte(samplePDF), name, "")
+	rec := do(t, s, call{method: "POST", path: "/v1/extractions", key: goodKey, body: b, ctype: ct})
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if n := utf8.RuneCountInString(got); n > maxNameRunes+1 || !strings.HasSuffix(got, "…") {
+		t.Errorf("kept name %q (%d runes)", got, n)
+	}
+	// A right-to-left override would show "fdp.exe" as "exe.pdf".
+	b, ct = upload(t, []byte(samplePDF), "x\u202efdp.exe", "")
+	do(t, s, call{method: "POST", path: "/v1/extractions", key: goodKey, body: b, ctype: ct})
+	if got != `x\u202efdp.exe` {
+		t.Errorf("kept name %q", got)
+	}
+}
+
+// The route's deadline covers reading the body: a client that stops
+// sending gets a timeout problem when the deadline passes, instead of
+// holding the handler for as long as it likes.
+func TestSlowBodyMeetsTheDeadline(t *testing.T) {
+	f := newAPIFakes()
+	s, _ := newAPIServer(t, f, func(c *Config) { c.RequestTimeout = 300 * time.Millisecond })
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	b, ct := upload(t, []byte(samplePDF), "a.pdf", "")
+	body, _ := io.ReadAll(b)
+	fmt.Fprintf(conn, "POST /v1/extractions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", goodKey, ct, len(body))
+	conn.Write(body[:len(body)/2])                    // and then nothing more
+	conn.SetReadDeadline(time.Now().Add(time.Minute)) // a hang guard, not the verdict
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no response while the body is stalled: %v", err)
+	}
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		b, _ := io.ReadAll(resp.Body)
+		t.Errorf("status %d: %s", resp.StatusCode, b)
+	}
 }

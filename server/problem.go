@@ -30,6 +30,9 @@ var (
 	ErrUnauthorized = errors.New("missing or invalid API key")
 	// ErrNotFound: no such document, job, run or route.
 	ErrNotFound = errors.New("not found")
+	// ErrMethodNotAllowed: the route exists, not with this method (the
+	// Allow header lists those it has).
+	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrTooLarge: the body is over the size limit.
 	ErrTooLarge = errors.New("request body too large")
 	// ErrUnsupportedMedia: the file is not a PDF.
@@ -52,6 +55,7 @@ var kinds = []struct {
 	{ErrInvalid, http.StatusBadRequest, "invalid-request"},
 	{ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
 	{ErrNotFound, http.StatusNotFound, "not-found"},
+	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method-not-allowed"},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large"},
 	{ErrUnsupportedMedia, http.StatusUnsupportedMediaType, "unsupported-media-type"},
 	{ErrConflict, http.StatusUnprocessableEntity, "idempotency-conflict"},

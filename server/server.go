@@ -29,6 +29,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
+
+	"github.com/extractor-dev/extractor/pipeline"
 )
 
 // Options are what a request may choose about its extraction.
@@ -113,9 +115,16 @@ type Readiness interface {
 	Ready(ctx context.Context) error
 }
 
-// PageCounter counts a PDF's pages cheaply (without reading them).
-type PageCounter interface {
-	PageCount(ctx context.Context, data []byte) (int, error)
+// Inspector looks at an upload before any work is accepted for it: is it
+// a document the pipeline reads, and how many pages has it. It must not
+// parse untrusted bytes in the server's own process (a hostile file can
+// kill the process that reads it: see extract/pdf.Isolation).
+type Inspector interface {
+	// Inspect returns the page count (0 when it could not count: the
+	// pipeline will say why), or an error wrapping ErrUnsupportedMedia
+	// (not a document the pipeline reads) or ErrUnprocessable (over a
+	// limit).
+	Inspect(ctx context.Context, data []byte) (pages int, err error)
 }
 
 // Config configures a Server. Auth, Extractor, Jobs, Catalog and Ready are
@@ -126,7 +135,9 @@ type Config struct {
 	Jobs      Jobs
 	Catalog   Catalog
 	Ready     Readiness
-	Pages     PageCounter
+	// Inspect checks uploads; without it every upload is accepted and
+	// left to the pipeline.
+	Inspect Inspector
 	// Review, when set, serves the web pages (under /ui/, and / redirects
 	// there).
 	Review Review
@@ -257,7 +268,7 @@ func (s *Server) routes() http.Handler {
 		s.webRoutes(mux)
 	} else {
 		mux.Handle("/", s.wrap(route{"/", false, 30 * time.Second, func(w http.ResponseWriter, r *http.Request, _ Principal) error {
-			return fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, r.URL.Path)
+			return unmatched(mux, w, r)
 		}}))
 	}
 	// Server spans for every request, named by route; the trace id goes
@@ -271,6 +282,28 @@ func (s *Server) routes() http.Handler {
 			}
 			return r.Method
 		}))
+}
+
+// unmatched is the error for a request no route takes: 405, with the
+// methods the path does have in Allow, or 404. (The catch-all routes that
+// answer 404 match every method, so the mux's own 405 never happens.)
+func unmatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" && pattern != "/ui/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, pipeline.Printable(r.URL.Path, 200))
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	return fmt.Errorf("%w: %s %s (allowed: %s)", ErrMethodNotAllowed, r.Method, pipeline.Printable(r.URL.Path, 200), strings.Join(allow, ", "))
 }
 
 // withTraceHeader puts the request's trace id in X-Trace-Id and a W3C
@@ -324,7 +357,7 @@ func (s *Server) instrument(name string, h http.Handler) http.Handler {
 // key's rate limit, and errors as problem details.
 func (s *Server) wrap(rt route) http.Handler {
 	return s.instrument(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), rt.timeout)
+		ctx, cancel := withDeadline(w, r, rt.timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		var p Principal
@@ -350,6 +383,16 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeProblem(w, r, deadlineError(ctx, rt.timeout, err))
 		}
 	}))
+}
+
+// withDeadline is the route's deadline, on the request's context and on
+// reading its body: a client that sends its body slowly cannot hold a
+// handler past the route's time (the context alone does not stop a read
+// that is waiting for bytes).
+func withDeadline(w http.ResponseWriter, r *http.Request, timeout time.Duration) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(timeout)
+	_ = http.NewResponseController(w).SetReadDeadline(deadline) // not every writer supports it (tests' recorders)
+	return context.WithDeadline(r.Context(), deadline)
 }
 
 // deadlineError is err as an ErrTimeout when it came of ctx's deadline

@@ -29,7 +29,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -133,7 +132,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	page("GET /ui/eval", true, s.getEvalPage)
 	page("GET /ui/eval/report", true, s.getEvalReport)
 	page("/ui/", false, func(w http.ResponseWriter, r *http.Request, _ Principal) error {
-		return fmt.Errorf("%w: no page %s", ErrNotFound, r.URL.Path)
+		return unmatched(mux, w, r)
 	})
 	mux.Handle("GET /ui/static/", s.instrument("GET /ui/static/", http.StripPrefix("/ui/static/", staticHandler())))
 	mux.Handle("GET /{$}", s.instrument("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther)))
@@ -141,7 +140,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	// Anything else is a 404: a page for a browser, a problem for an API
 	// client.
 	mux.Handle("/", s.instrument("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, r.URL.Path)
+		err := unmatched(mux, w, r)
 		if strings.Contains(r.Header.Get("Accept"), "text/html") {
 			setPageHeaders(w)
 			s.renderError(w, r, Principal{}, err)
@@ -187,7 +186,7 @@ func setPageHeaders(w http.ResponseWriter) {
 // POSTs, the login cookie and the key's rate limit, and errors as pages.
 func (s *Server) webPage(pattern string, auth bool, timeout time.Duration, h webHandler) http.Handler {
 	return s.instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		ctx, cancel := withDeadline(w, r, timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		setPageHeaders(w)

@@ -111,7 +111,9 @@ type QueueConfig struct {
 	Work func(ctx context.Context, args ExtractArgs, attempt int) (json.RawMessage, error)
 	// MaxAttempts per job (default 3).
 	MaxAttempts int
-	// JobTimeout bounds one attempt (default 10 minutes).
+	// JobTimeout bounds one attempt (default 10 minutes): size it from
+	// the document's budget. A job whose worker died (kill -9, a lost
+	// machine) is rescued RescueMargin after it, and retried.
 	JobTimeout time.Duration
 	// RetryBase is the first retry's delay, doubled at each retry, at most
 	// 10 minutes (default 10s).
@@ -121,6 +123,13 @@ type QueueConfig struct {
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }
+
+// RescueMargin is how long after its attempt's deadline a job still
+// running is taken for one whose worker died. River's rescuer looks every
+// 30 seconds, and a rescued job waits its retry delay (RetryBase for a
+// first attempt): the worst case from a worker's death to another worker
+// starting its job is JobTimeout + RescueMargin + 30s + RetryBase.
+const RescueMargin = 15 * time.Second
 
 // Queue is the extraction job queue.
 type Queue struct {
@@ -183,9 +192,10 @@ func NewQueue(pool *pgxpool.Pool, cfg QueueConfig) (*Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &extractWorker{q: q})
 	// A job whose worker died (no graceful stop) is rescued, back to the
-	// queue, once its attempt's deadline has surely passed.
+	// queue, once its attempt's deadline has surely passed: a live worker
+	// has cancelled it by then and recorded the failure itself.
 	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout,
-		RescueStuckJobsAfter: cfg.JobTimeout + time.Minute,
+		RescueStuckJobsAfter: cfg.JobTimeout + RescueMargin,
 		RetryPolicy:          backoff{cfg.RetryBase}, FetchPollInterval: cfg.PollInterval, FetchCooldown: min(cfg.PollInterval, 100*time.Millisecond)}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}

@@ -68,6 +68,7 @@ type llmConfig struct {
 	LegacyMaxTokens   bool          `yaml:"legacy_max_tokens"`
 	ContextTokens     int           `yaml:"context_tokens"`
 	Timeout           time.Duration `yaml:"timeout"`
+	Budget            time.Duration `yaml:"budget"`
 	MaxRetries        int           `yaml:"max_retries"`
 	RequestsPerMinute int           `yaml:"requests_per_minute"`
 	TokensPerMinute   int           `yaml:"tokens_per_minute"`

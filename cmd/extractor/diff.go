@@ -155,20 +155,20 @@ func diffRuns(a, b *recordedRun) *runDiff {
 
 	byA, byB := map[string]recordedResult{}, map[string]recordedResult{}
 	for _, r := range a.results {
-		byA[r.docKey()] = r
+		byA[r.Key()] = r
 	}
 	for _, r := range b.results {
-		byB[r.docKey()] = r
+		byB[r.Key()] = r
 	}
 	groups := map[string]int{}
 	var groupOrder []string
 	for _, ra := range a.results {
-		rb, ok := byB[ra.docKey()]
+		rb, ok := byB[ra.Key()]
 		if !ok {
 			d.OnlyA = append(d.OnlyA, documentRef{ra.DocumentID, ra.File, ra.Status})
 			continue
 		}
-		if byA[ra.docKey()].File != ra.File {
+		if byA[ra.Key()].File != ra.File {
 			continue // the same bytes under another name: compared once
 		}
 		d.Compared++
@@ -205,7 +205,7 @@ func diffRuns(a, b *recordedRun) *runDiff {
 		d.Upstream = append(d.Upstream, upstreamGroup{Documents: groups[k], Changes: strings.Split(k, "\n")})
 	}
 	for _, rb := range b.results {
-		if _, ok := byA[rb.docKey()]; !ok {
+		if _, ok := byA[rb.Key()]; !ok {
 			d.OnlyB = append(d.OnlyB, documentRef{rb.DocumentID, rb.File, rb.Status})
 		}
 	}

@@ -194,7 +194,7 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 			}
 			var sum runSummary
 			prog := m.newProgress(len(files))
-			err = ps.process(ctx, files, f.concurrency, m.Stop, &sum, func(i int, r pipeline.Result) error {
+			err = ps.process(ctx, files, f.concurrency, m.Stop, &sum, func(i int, r pipeline.Result, _ pipeline.ResultLine) error {
 				prog.done(r, sum)
 				o := evals.Outcome{File: r.File, DocumentID: r.Document.ID, TraceID: r.TraceID, RunID: ps.run.ID, Repeat: rep,
 					Required: required, Latency: r.Duration, CacheHits: r.CacheHits()}
@@ -221,7 +221,6 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 			})
 			prog.finish()
 			ps.ensureIndex(ctx, m.Stderr)
-			ps.run.Counts = sum.counts(ps.run.Counts, false)
 			status := "finished"
 			if sum.interrupted > 0 {
 				status = "interrupted"

@@ -25,8 +25,14 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 2 && os.Args[1] == childArg {
 		os.Exit(pdf.ServeChild(os.Stdin, os.Stdout))
 	}
+	if os.Getenv(asCLIEnv) == "1" { // the CLI as a process of its own, to kill -9
+		os.Exit(NewMain().Run(context.Background(), os.Args[1:]))
+	}
 	os.Exit(m.Run())
 }
+
+// asCLIEnv makes the test binary run the CLI with its arguments.
+const asCLIEnv = "EXTRACTOR_TEST_AS_CLI"
 
 type result struct {
 	code           int

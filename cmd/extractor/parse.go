@@ -155,7 +155,8 @@ func (m *Main) parser(opts pdf.Options, isolate bool) func(context.Context, stri
 
 // reason is the one-line explanation of a failed parse.
 func reason(err error) string {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	// One line, and safe to print: messages may quote a damaged file.
+	msg := pipeline.Printable(strings.ReplaceAll(err.Error(), "\n", " "), 500)
 	if errors.Is(err, pdf.ErrNoText) {
 		msg += " (scanned document: needs OCR)"
 	}

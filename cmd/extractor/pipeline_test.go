@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -251,5 +253,120 @@ func TestStopAndResume(t *testing.T) {
 	}
 	if r := run(t, env, "run", "--resume", "20200101T000000Z-000000"); r.code != 2 {
 		t.Errorf("unknown run: exit %d", r.code)
+	}
+}
+
+// kill -9 mid-batch, twice, and a crash mid-write of the last result line:
+// after the resumes every document is done once, --out holds exactly one
+// line per input in input order, and the run's totals are the sum over
+// its sessions of what was actually answered (a call in flight at a kill
+// -9 never got its answer, and is not counted).
+func TestCrashAndResumeIsExact(t *testing.T) {
+	const n = 10
+	var files []string
+	for i := 1; i <= n; i++ {
+		files = append(files, sample(t, fmt.Sprintf("synth-%04d.pdf", i)))
+	}
+	state, outDir := t.TempDir(), t.TempDir()
+	out := filepath.Join(outDir, "results.jsonl")
+	exe, _ := os.Executable()
+
+	srv := llmtest.NewServer(t)
+	var mu sync.Mutex
+	var killAt int // kill the CLI when this chat request arrives (0: never)
+	var proc *os.Process
+	var answered int
+	srv.Chat(func(req llmtest.ChatRequest) llmtest.Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		if killAt > 0 && req.Index+1 == killAt && proc != nil {
+			proc.Kill() // SIGKILL while this call is in flight
+			proc = nil
+			return llmtest.ToolCall("record_invoice", goodInvoiceArgs).Usage(100, 10)
+		}
+		answered++
+		return llmtest.ToolCall("record_invoice", goodInvoiceArgs).Usage(100, 10)
+	})
+	// cli runs the CLI as a process of its own until it exits (or is killed
+	// at chat request kill).
+	cli := func(kill int, args ...string) (string, error) {
+		cmd := exec.Command(exe, args...)
+		cmd.Env = append(os.Environ(), asCLIEnv+"=1", "EXTRACTOR_STATE="+state, "EXTRACTOR_DATABASE_URL=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		mu.Lock()
+		killAt = kill
+		if err := cmd.Start(); err != nil {
+			mu.Unlock()
+			t.Fatal(err)
+		}
+		proc = cmd.Process
+		mu.Unlock()
+		err := cmd.Wait()
+		return stderr.String(), err
+	}
+
+	// Session 1 dies during the 5th call: documents 1-4 are done.
+	stderr, err := cli(5, append([]string{"run", "--llm-base-url", srv.URL + "/v1", "--llm-model", "gpt-4o-mini",
+		"--concurrency", "1", "--out", out}, files...)...)
+	if err == nil {
+		t.Fatalf("session 1 was not killed: %s", stderr)
+	}
+	id := runID(t, stderr)
+	// Session 2 dies during its 3rd call (the 8th in all).
+	if stderr, err := cli(8, "run", "--resume", id, "--out", out); err == nil {
+		t.Fatalf("session 2 was not killed: %s", stderr)
+	}
+	// A crash mid-write tears the last line of the run's results and of
+	// --out.
+	for _, p := range []string{filepath.Join(pipeline.RunsDir(state), id, "results.jsonl"), out} {
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(`{"run_id":"` + id + `","document_id":"9f8e`)
+		f.Close()
+	}
+	// Session 3 finishes.
+	stderr, err = cli(0, "run", "--resume", id, "--out", out)
+	if err != nil {
+		t.Fatalf("session 3: %v: %s", err, stderr)
+	}
+	if !strings.Contains(stderr, "dropped a partial last line") {
+		t.Errorf("the repair is not reported: %s", stderr)
+	}
+
+	b, _ := os.ReadFile(out)
+	lines := readLines(t, string(b))
+	if len(lines) != n {
+		t.Fatalf("--out has %d lines for %d inputs:\n%s", len(lines), n, b)
+	}
+	for i, l := range lines {
+		if l.File != files[i] || l.Status != "ok" {
+			t.Errorf("--out line %d: %s %s, want %s ok", i+1, l.File, l.Status, files[i])
+		}
+	}
+	man, err := pipeline.ReadManifest(state, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pipeline.RunCounts{Documents: n, OK: n, Review: man.Counts.Review, CacheHits: man.Counts.CacheHits}
+	if man.Status != "finished" || man.Counts != want {
+		t.Errorf("manifest: status %s, counts %+v, want %+v", man.Status, man.Counts, want)
+	}
+	mu.Lock()
+	calls, got := answered, man.Spent
+	mu.Unlock()
+	if len(srv.Requests()) != calls+2 {
+		t.Errorf("%d requests for %d answered calls and 2 killed in flight", len(srv.Requests()), calls)
+	}
+	if got.Attempts != calls || got.InputTokens != 100*calls || got.OutputTokens != 10*calls {
+		t.Errorf("spent %+v, want %d calls of 100+10 tokens", got, calls)
+	}
+	if lines, _ := pipeline.ReadResults(state, id); len(pipeline.Latest(lines, files)) != n {
+		t.Errorf("results.jsonl: %d documents", len(pipeline.Latest(lines, files)))
+	}
+	if r := run(t, map[string]string{"EXTRACTOR_STATE": state}, "traces", "list", "--run", id); r.code != 0 {
+		t.Errorf("traces list after the crashes: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -61,18 +60,16 @@ func (s *runSummary) add(r pipeline.Result) {
 	s.spent.Add(r.Spent)
 }
 
-// counts folds this session's outcomes into the run's (a resumed run adds
-// to what it had, less the documents it redid).
-func (s runSummary) counts(prev pipeline.RunCounts, resumed bool) pipeline.RunCounts {
-	c := pipeline.RunCounts{Documents: s.docs, OK: s.ok, Failed: s.failed, Interrupted: s.interrupted, Review: s.review, CacheHits: s.cacheHits}
-	if resumed {
-		c.Documents = prev.Documents
-		c.OK += prev.OK
-		c.Failed += prev.Failed
-		c.Review += prev.Review
-		c.CacheHits += prev.CacheHits
+// spendSummary says what model calls cost.
+func spendSummary(u pipeline.Usage) string {
+	msg := fmt.Sprintf("%d model calls, %d input + %d output tokens", u.Attempts, u.InputTokens, u.OutputTokens)
+	if u.Attempts == 0 {
+		return msg
 	}
-	return c
+	if u.Prices != "" {
+		return msg + fmt.Sprintf(", $%.4f", u.CostUSD)
+	}
+	return msg + ", cost unknown (model not in the price table)"
 }
 
 func (s runSummary) String(d time.Duration, run pipeline.Run) string {
@@ -84,12 +81,7 @@ func (s runSummary) String(d time.Duration, run pipeline.Run) string {
 		msg += fmt.Sprintf("; %d from the cache", s.cacheHits)
 	}
 	if s.spent.Attempts > 0 {
-		msg += fmt.Sprintf("; %d model calls, %d input + %d output tokens", s.spent.Attempts, s.spent.InputTokens, s.spent.OutputTokens)
-		if s.spent.Prices != "" {
-			msg += fmt.Sprintf(", $%.4f", s.spent.CostUSD)
-		} else {
-			msg += ", cost unknown (model not in the price table)"
-		}
+		msg += "; " + spendSummary(s.spent)
 	}
 	msg += fmt.Sprintf("; %.1fs; run %s", d.Seconds(), run.ID)
 	if n := run.Spans["dropped"]; n > 0 {
@@ -98,64 +90,24 @@ func (s runSummary) String(d time.Duration, run pipeline.Run) string {
 	return msg
 }
 
-// record is the JSON line for one document, with its keys in a fixed order:
-// run_id, document_id, file, status, error, schema, extractor, fields, one
-// key per list field (line_items, ...), issues, needs_review, usage (what
-// the extraction cost when it was made), spent (what this run spent on it:
-// nothing when it came from the cache), cache_hits, attempts, trace_id,
-// duration_ms.
-func record(r pipeline.Result, schema pipeline.Schema, runID string) ([]byte, error) {
-	type kv struct {
-		k string
-		v any
+// record is the result line of one document (pipeline.ResultLine), with
+// the failure's reason as the CLI words it.
+func record(r pipeline.Result, schema pipeline.Schema, runID string) pipeline.ResultLine {
+	return pipeline.NewResultLine(r, schema, runID, reasonOf(r.Err))
+}
+
+// reasonOf is reason, or "" without an error.
+func reasonOf(err error) string {
+	if err == nil {
+		return ""
 	}
-	x := r.Extraction
-	if x == nil {
-		x = &pipeline.Extraction{Schema: schema.Ref()}
-	}
-	fields := x.Fields
-	if fields == nil {
-		fields = map[string]pipeline.Field{}
-	}
-	issues := x.Issues
-	if issues == nil {
-		issues = []pipeline.Issue{}
-	}
-	kvs := []kv{{"run_id", runID}, {"document_id", r.Document.ID}, {"file", r.File}, {"status", r.Status()}}
-	if r.Err != nil {
-		kvs = append(kvs, kv{"error", reason(r.Err)})
-	}
-	kvs = append(kvs, kv{"schema", schema.Ref()}, kv{"extractor", x.Extractor}, kv{"fields", fields})
-	for _, spec := range schema.Fields {
-		if spec.Type == pipeline.TypeArray {
-			items := x.Lists[spec.Name]
-			if items == nil {
-				items = []pipeline.Item{}
-			}
-			kvs = append(kvs, kv{spec.Name, items})
-		}
-	}
-	kvs = append(kvs, kv{"issues", issues}, kv{"needs_review", r.Err == nil && x.Failed()}, kv{"usage", x.Usage},
-		kv{"spent", r.Spent}, kv{"cache_hits", r.CacheHits()})
-	if len(x.Attempts) > 0 {
-		kvs = append(kvs, kv{"attempts", x.Attempts})
-	}
-	kvs = append(kvs, kv{"trace_id", r.TraceID}, kv{"duration_ms", r.Duration.Milliseconds()})
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, e := range kvs {
-		raw, err := json.Marshal(e.v)
-		if err != nil {
-			return nil, err
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%q:", e.k)
-		b.Write(raw)
-	}
-	b.WriteString("}\n")
-	return b.Bytes(), nil
+	return reason(err)
+}
+
+// marshalLine is a result line's JSON with a newline.
+func marshalLine(l pipeline.ResultLine) ([]byte, error) {
+	b, err := json.Marshal(l)
+	return append(b, '\n'), err
 }
 
 // resultWriter writes results as JSON lines, CSV or a terminal table.
@@ -187,18 +139,14 @@ func (w *resultWriter) keyFields() []string {
 	return w.cols[:min(5, len(w.cols))]
 }
 
-func (w *resultWriter) write(r pipeline.Result) error {
-	x := pipeline.Extraction{}
-	if r.Extraction != nil {
-		x = *r.Extraction
-	}
+func (w *resultWriter) write(l pipeline.ResultLine) error {
 	switch w.format {
 	case "jsonl":
-		line, err := record(r, w.schema, w.runID)
+		b, err := marshalLine(l)
 		if err != nil {
 			return err
 		}
-		_, err = w.out.Write(line)
+		_, err = w.out.Write(b)
 		return err
 	case "csv":
 		if w.csv == nil {
@@ -217,22 +165,18 @@ func (w *resultWriter) write(r pipeline.Result) error {
 				return err
 			}
 		}
-		errText := ""
-		if r.Err != nil {
-			errText = reason(r.Err)
-		}
-		row := []string{r.Document.ID, r.File, r.Status(), errText}
+		row := []string{l.DocumentID, l.File, l.Status, l.Error}
 		for _, c := range w.cols {
-			f := x.Fields[c]
+			f := l.Fields[c]
 			row = append(row, f.Value, fmt.Sprint(f.Grounded))
 		}
 		for _, f := range w.schema.Fields {
 			if f.Type == pipeline.TypeArray {
-				row = append(row, fmt.Sprint(len(x.Lists[f.Name])))
+				row = append(row, fmt.Sprint(len(l.Lists[f.Name])))
 			}
 		}
-		row = append(row, fmt.Sprint(len(x.Issues)), fmt.Sprint(r.Err == nil && x.Failed()), fmt.Sprint(x.Usage.InputTokens),
-			fmt.Sprint(x.Usage.OutputTokens), fmt.Sprintf("%.6f", x.Usage.CostUSD), fmt.Sprint(r.Duration.Milliseconds()))
+		row = append(row, fmt.Sprint(len(l.Issues)), fmt.Sprint(l.NeedsReview), fmt.Sprint(l.Usage.InputTokens),
+			fmt.Sprint(l.Usage.OutputTokens), fmt.Sprintf("%.6f", l.Usage.CostUSD), fmt.Sprint(l.DurationMS))
 		return w.csv.Write(row)
 	default: // table
 		if w.tw == nil {
@@ -243,10 +187,10 @@ func (w *resultWriter) write(r pipeline.Result) error {
 			}
 			fmt.Fprintln(w.tw, strings.Join(append(head, "STATUS"), "\t"))
 		}
-		row := []string{filepath.Base(r.File)}
+		row := []string{filepath.Base(l.File)}
 		for _, c := range w.keyFields() {
 			v := "-"
-			if f := x.Fields[c]; f.Found() {
+			if f := l.Fields[c]; f.Found() {
 				v = firstNonEmpty(f.Value, f.Raw)
 				if !f.Grounded {
 					v += " (?)"
@@ -256,10 +200,10 @@ func (w *resultWriter) write(r pipeline.Result) error {
 		}
 		status := "ok"
 		switch {
-		case r.Err != nil:
-			status = strings.ToUpper(r.Status()) + ": " + truncate(reason(r.Err), 60)
-		case x.Failed():
-			status = "review: " + truncate(issueSummary(x.Issues), 60)
+		case l.Status != "ok":
+			status = strings.ToUpper(l.Status) + ": " + truncate(l.Error, 60)
+		case l.NeedsReview:
+			status = "review: " + truncate(issueSummary(l.Issues), 60)
 		}
 		fmt.Fprintln(w.tw, strings.Join(append(row, status), "\t"))
 		return nil

@@ -97,7 +97,7 @@ finished documents. The exit code is 1 when any document failed.`,
 	}
 	m.addPipelineFlags(cmd, &f)
 	fl := cmd.Flags()
-	fl.StringVarP(&f.out, "out", "o", "", "write results here too (default stdout)")
+	fl.StringVarP(&f.out, "out", "o", "", "write the results to this file instead of stdout (one line or row per input document, also after --resume)")
 	fl.StringVar(&f.format, "format", "jsonl", "jsonl, csv, or table (documents x key fields)")
 	fl.StringVar(&f.resume, "resume", "", "continue the run with this id")
 	return cmd
@@ -197,7 +197,7 @@ func (m *Main) newLLM(s settings, tp trace.TracerProvider) (*extract.LLM, error)
 		Model: lc.Model, Azure: lc.Azure, APIVersion: lc.APIVersion,
 		Temperature: lc.Temperature, Seed: lc.Seed, Strict: strict, Bounded: lc.Bounded, ToolChoice: lc.ToolChoice,
 		MaxAttempts: lc.MaxAttempts, MaxOutputTokens: lc.MaxOutputTokens, LegacyMaxTokens: lc.LegacyMaxTokens,
-		ContextTokens: lc.ContextTokens, RequestTimeout: lc.Timeout, Retry: extract.RetryPolicy{MaxRetries: lc.MaxRetries},
+		ContextTokens: lc.ContextTokens, RequestTimeout: lc.Timeout, Budget: lc.Budget, Retry: extract.RetryPolicy{MaxRetries: lc.MaxRetries},
 		Prices: &prices, RequestsPerMinute: lc.RequestsPerMinute, TokensPerMinute: lc.TokensPerMinute,
 		TracerProvider: tp, CaptureContent: s.Capture,
 	})
@@ -218,12 +218,26 @@ func firstNonEmpty(ss ...string) string {
 
 // pdfParser is the pipeline's parser: the PDF parser, isolated or not.
 type pdfParser struct {
-	parse func(context.Context, string) (pipeline.Document, error)
-	opts  pdf.Options
+	opts    pdf.Options
+	isolate bool
+	child   []string // the isolated parser's command
 }
 
-func (p pdfParser) Parse(ctx context.Context, path string) (pipeline.Document, error) {
-	return p.parse(ctx, path)
+func (p pdfParser) Parse(ctx context.Context, in pipeline.Input) (pipeline.Document, error) {
+	var doc pipeline.Document
+	var err error
+	switch {
+	case p.isolate && in.Path != "":
+		doc, err = pdf.Isolation{Command: p.child}.ParseFile(ctx, in.Path, p.opts)
+	case p.isolate:
+		doc, err = pdf.Isolation{Command: p.child}.ParseBytes(ctx, in.Data, p.opts)
+	case in.Path != "":
+		doc, err = pdf.ParseFile(ctx, in.Path, p.opts)
+	default:
+		doc, err = pdf.ParseBytes(ctx, in.Data, p.opts)
+	}
+	doc.Source = in.Name
+	return doc, err
 }
 
 // Version names what shapes the parser's output (not the timeout or the
@@ -318,8 +332,7 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 		return nil, err
 	}
 	ps.note = note
-	parser := pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}}
-	parser.parse = m.parser(parser.opts, s.Isolate)
+	parser := pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, isolate: s.Isolate, child: m.ChildCommand}
 	var cache pipeline.Cache
 	if !s.NoCache {
 		cache = pipeline.DirCache{Dir: filepath.Join(stateDir, "cache")}
@@ -371,8 +384,14 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 	return ps, nil
 }
 
-// finish ends the run span, flushes the spans and writes the manifest.
+// finish ends the run span, flushes the spans and writes the manifest,
+// whose counts and spend are the run's totals over all its sessions, from
+// its records (see pipeline.Totals).
 func (ps *pipelineSetup) finish(status string) error {
+	counts, spent, terr := pipeline.Totals(ps.stateDir, ps.run)
+	if terr == nil {
+		ps.run.Counts, ps.run.Spent = counts, spent
+	}
 	ps.runSpan.SetAttributes(tracing.Status.String(status), tracing.UsageInputTokens.Int(ps.run.Spent.InputTokens),
 		tracing.UsageOutputTokens.Int(ps.run.Spent.OutputTokens))
 	if ps.run.Spent.Prices != "" || ps.run.Spent.Attempts == 0 {
@@ -386,7 +405,7 @@ func (ps *pipelineSetup) finish(status string) error {
 	ps.run.Spans = map[string]int64{"ended": st.Ended, "exported": st.Exported, "dropped": st.Dropped}
 	now := time.Now().UTC()
 	ps.run.Finished, ps.run.Status = &now, status
-	err = errors.Join(err, ps.rd.WriteManifest(ps.run), ps.rd.Close())
+	err = errors.Join(err, terr, ps.rd.WriteManifest(ps.run), ps.rd.Close())
 	if ps.store != nil {
 		err = errors.Join(err, ps.recs.problem(), ps.store.SaveRun(flushCtx, ps.run))
 		ps.store.Pool().Close()
@@ -422,27 +441,27 @@ func (ps *pipelineSetup) ensureIndex(ctx context.Context, w io.Writer) {
 // for each result, in input order: adds it to the summary and the run's
 // spend, appends its line to the run's results, then calls emit. After
 // stop, documents not started are recorded as interrupted.
-func (ps *pipelineSetup) process(ctx context.Context, files []string, limit int, stop <-chan struct{}, sum *runSummary, emit func(i int, r pipeline.Result) error) error {
+func (ps *pipelineSetup) process(ctx context.Context, files []string, limit int, stop <-chan struct{}, sum *runSummary, emit func(i int, r pipeline.Result, line pipeline.ResultLine) error) error {
 	return ordered(ctx, len(files), limit, stop, func(ctx context.Context, i int) pipeline.Result {
 		return ps.runner.Process(ctx, files[i])
 	}, func(i int) pipeline.Result {
 		return pipeline.Result{File: files[i], Interrupted: true, Err: errors.New("not started: the run was stopped")}
 	}, func(i int, r pipeline.Result) error {
 		sum.add(r)
-		ps.run.Spent.Add(r.Spent)
-		line, err := record(r, ps.schema, ps.run.ID)
+		line := record(r, ps.schema, ps.run.ID)
+		b, err := marshalLine(line)
 		if err != nil {
 			return err
 		}
-		if err := ps.rd.AddResult(line); err != nil {
+		if err := ps.rd.AddResult(b); err != nil {
 			return err
 		}
 		if ps.store != nil {
-			if err := ps.store.SaveResult(ctx, line); err != nil {
+			if err := ps.store.SaveResult(ctx, b); err != nil {
 				ps.recs.fail(err) // in the run directory all the same
 			}
 		}
-		return emit(i, r)
+		return emit(i, r, line)
 	})
 }
 
@@ -451,6 +470,35 @@ func (ps *pipelineSetup) close(ctx context.Context) error {
 		return nil
 	}
 	return ps.tp.Shutdown(ctx)
+}
+
+// writeOut rewrites path (atomically) with each input's last result line
+// from the run's records, in input order; onlyDone leaves out documents
+// not finished yet (before a resume appends them).
+func writeOut(path, format string, ps *pipelineSetup, inputs []string, onlyDone bool) error {
+	lines, err := pipeline.ReadResults(ps.stateDir, ps.run.ID)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".extractor-out-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := newResultWriter(format, tmp, ps.schema)
+	for _, l := range pipeline.Latest(lines, inputs) {
+		if onlyDone && !l.Done() {
+			continue
+		}
+		if err := w.write(l); err != nil {
+			tmp.Close()
+			return err
+		}
+	}
+	if err := errors.Join(w.flush(), tmp.Close()); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // otlpProtocol is the OTLP exporter the environment asks for: "" (none),
@@ -527,34 +575,54 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 		fmt.Fprintf(m.Stderr, "extractor: run %s (records in %s)\n", ps.run.ID, ps.rd.Dir)
 	}
 
+	if len(ps.rd.Repaired) > 0 {
+		for _, r := range ps.rd.Repaired {
+			fmt.Fprintf(m.Stderr, "extractor: run %s: %s\n", ps.run.ID, r)
+		}
+	}
+	// With --out, the file ends as one line per input document, in input
+	// order, from the run's own records, whatever crashes and resumes came
+	// before; JSON lines are also appended as documents finish.
 	out := m.Stdout
 	if f.out != "" {
-		file, err := os.Create(f.out)
-		if err != nil {
-			ps.finish("failed")
-			return err
+		if resume != nil && f.format == "jsonl" {
+			if err := writeOut(f.out, f.format, ps, files, true); err != nil {
+				ps.finish("failed")
+				return err
+			}
 		}
-		defer file.Close()
-		out = file
+		out = io.Discard
+		if f.format == "jsonl" {
+			flag := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+			if resume == nil {
+				flag |= os.O_TRUNC
+			}
+			file, err := os.OpenFile(f.out, flag, 0o644)
+			if err != nil {
+				ps.finish("failed")
+				return err
+			}
+			defer file.Close()
+			out = file
+		}
 	}
 	w := newResultWriter(f.format, out, ps.schema)
 	w.runID = ps.run.ID
 	prog := m.newProgress(len(todo))
 	start := time.Now()
 	var sum runSummary
-	err = ps.process(ctx, todo, f.concurrency, m.Stop, &sum, func(_ int, r pipeline.Result) error {
+	err = ps.process(ctx, todo, f.concurrency, m.Stop, &sum, func(_ int, r pipeline.Result, line pipeline.ResultLine) error {
 		prog.done(r, sum)
 		if r.Err != nil && !r.Interrupted {
 			prog.log(fmt.Sprintf("extractor: %s: %s", r.File, reason(r.Err)))
 		}
-		return w.write(r)
+		return w.write(line)
 	})
 	prog.finish()
 	ps.ensureIndex(ctx, m.Stderr)
 	if ferr := w.flush(); err == nil {
 		err = ferr
 	}
-	ps.run.Counts = sum.counts(ps.run.Counts, resume != nil)
 	status := "finished"
 	if sum.interrupted > 0 {
 		status = "interrupted"
@@ -562,7 +630,17 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	if ferr := ps.finish(status); err == nil {
 		err = ferr
 	}
+	if f.out != "" {
+		if werr := writeOut(f.out, f.format, ps, files, false); err == nil {
+			err = werr
+		}
+	}
 	fmt.Fprintln(m.Stderr, sum.String(time.Since(start), ps.run))
+	if resume != nil {
+		c := ps.run.Counts
+		fmt.Fprintf(m.Stderr, "extractor: run %s in all: %d documents: %d ok (%d need review), %d failed, %d not done; %s\n",
+			ps.run.ID, c.Documents, c.OK, c.Review, c.Failed, c.Interrupted, spendSummary(ps.run.Spent))
+	}
 	if sum.interrupted > 0 {
 		fmt.Fprintf(m.Stderr, "extractor: %d documents not done; continue with: extractor run --resume %s\n", sum.interrupted, ps.run.ID)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/extractor-dev/extractor/internal/llmtest"
+	"github.com/extractor-dev/extractor/internal/testenv"
 )
 
 type runLine struct {
@@ -112,6 +113,35 @@ func TestRunKeysAndFailures(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "2 documents: 1 ok (0 need review), 1 failed") {
 		t.Errorf("summary = %q", r.stderr)
+	}
+}
+
+// A file that would kill an unguarded parser (see testdata/regressions)
+// fails alone, in process and isolated, and the rest of the batch is done.
+func TestRunSurvivesHostileFileInEveryMode(t *testing.T) {
+	dir := t.TempDir()
+	hostile, err := os.ReadFile(testenv.Testdata(t, "regressions", "xref-stream-size-2147483647.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a-hostile.pdf"), hostile, 0o644)
+	for _, name := range []string{"synth-0001.pdf", "synth-0002.pdf"} {
+		good, _ := os.ReadFile(sample(t, name))
+		os.WriteFile(filepath.Join(dir, name), good, 0o644)
+	}
+	for _, isolate := range []string{"--isolate=true", "--isolate=false"} {
+		r := run(t, nil, "run", "--no-cache", isolate, dir)
+		lines := readLines(t, r.stdout)
+		if r.code != 1 || len(lines) != 3 || lines[0].Status != "failed" || !strings.Contains(lines[0].Error, "malformed") ||
+			lines[1].Status != "ok" || lines[2].Status != "ok" {
+			t.Errorf("%s: exit %d, lines %+v\n%s", isolate, r.code, lines, r.stderr)
+		}
+	}
+	for _, isolate := range []string{"--isolate=true", "--isolate=false"} {
+		r := run(t, nil, "parse", isolate, filepath.Join(dir, "a-hostile.pdf"))
+		if r.code != 1 || !strings.Contains(r.stderr, "malformed") {
+			t.Errorf("parse %s: exit %d: %s", isolate, r.code, r.stderr)
+		}
 	}
 }
 

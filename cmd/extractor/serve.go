@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +36,9 @@ type serverConfig struct {
 	Burst          int           `yaml:"burst"`
 	Workers        int           `yaml:"workers"`
 	MaxAttempts    int           `yaml:"max_attempts"`
+	// JobTimeout bounds one attempt at a job (default: the document's
+	// budget, see jobTimeout).
+	JobTimeout time.Duration `yaml:"job_timeout"`
 	// EvalReport is the HTML eval report the web pages show.
 	EvalReport string `yaml:"eval_report"`
 }
@@ -54,7 +54,6 @@ type service struct {
 	tracer   trace.Tracer
 	embedder pipeline.Embedder
 	parser   pdfParser
-	tmp      string
 	maxPages int
 	metrics  *server.Metrics
 	logger   *slog.Logger
@@ -87,6 +86,12 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 	fl.extractor, fl.isolate, fl.timeout = "auto", true, pdf.DefaultTimeout
 	s := &service{m: m, base: m.settings(fl, cfg), extractors: map[string][2]pipeline.Extractor{}, maxPages: sc.MaxPages,
 		logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	if s.base.LLM.Budget <= 0 {
+		s.base.LLM.Budget = defaultLLMBudget
+	}
+	if sc.JobTimeout <= 0 {
+		sc.JobTimeout = jobTimeout(s.base)
+	}
 	if s.maxPages <= 0 {
 		s.maxPages = 200
 	}
@@ -111,19 +116,33 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 		s.close(context.Background())
 		return nil, sc, err
 	}
-	s.parser = pdfParser{opts: pdf.Options{Timeout: pdf.DefaultTimeout, MaxPages: s.maxPages}}
-	s.parser.parse = m.parser(s.parser.opts, true)
-	if s.tmp, err = os.MkdirTemp("", "extractor-uploads-"); err != nil {
-		s.close(context.Background())
-		return nil, sc, err
-	}
-	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, MaxAttempts: sc.MaxAttempts,
+	s.parser = pdfParser{opts: pdf.Options{Timeout: pdf.DefaultTimeout, MaxPages: s.maxPages}, isolate: true, child: m.ChildCommand}
+	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "queue")})
 	if err != nil {
 		s.close(context.Background())
 		return nil, sc, err
 	}
 	return s, sc, nil
+}
+
+// defaultLLMBudget bounds a model's work on one document in the service
+// (llm.budget): all attempts, retries and rate-limit waits.
+const defaultLLMBudget = 2 * time.Minute
+
+// storeMargin is the time a job keeps for embedding and storing.
+const storeMargin = 30 * time.Second
+
+// jobTimeout is what one document may take in the service: the parse
+// deadline, the model's budget when a model may be called, and the time to
+// embed and store. A job past it has failed; a job whose worker died is
+// rescued soon after it (see store.QueueConfig).
+func jobTimeout(s settings) time.Duration {
+	d := s.ParseTimeout + storeMargin
+	if s.LLM.BaseURL != "" && s.LLM.Model != "" {
+		d += s.LLM.Budget
+	}
+	return d
 }
 
 func (s *service) close(ctx context.Context) {
@@ -133,9 +152,6 @@ func (s *service) close(ctx context.Context) {
 	}
 	if s.st != nil {
 		s.st.Pool().Close()
-	}
-	if s.tmp != "" {
-		os.RemoveAll(s.tmp)
 	}
 }
 
@@ -173,33 +189,21 @@ func (s *service) process(ctx context.Context, via string, data []byte, name str
 		}
 		return pipeline.Result{}, nil, err
 	}
-	dir, err := os.MkdirTemp(s.tmp, "u-")
-	if err != nil {
-		return pipeline.Result{}, nil, err
-	}
-	defer os.RemoveAll(dir)
-	base := filepath.Base(name)
-	if base == "." || base == "/" || base == "" || strings.HasPrefix(base, ".") {
-		base = "upload.pdf"
-	}
-	path := filepath.Join(dir, base)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return pipeline.Result{}, nil, err
-	}
 	source := "upload:" + name
 	run := pipeline.Run{ID: pipeline.NewRunID(time.Now()), Started: time.Now().UTC(), Status: "running", Inputs: []string{source}}
 	runner := &pipeline.Runner{RunID: run.ID, Parser: s.parser, Extractor: ex, Second: second, Validator: extract.Checks{},
 		Schema: schema, Embedder: s.embedder, Store: s.st, Cache: s.st.Cache(), Recorder: s.st, Tracer: s.tracer,
-		JoinTrace: true, Source: func(string) string { return source }}
+		JoinTrace: true}
 	run.Versions = map[string]string{"parser": s.parser.Version(), "chunker": runner.Chunking.Key(), "extractor": ex.Version(),
 		"validator": extract.Checks{}.Version(), "schema": fmt.Sprintf("%s@%s#%s", schema.Name, schema.Version, schema.Hash()[:12]),
 		"embedder": s.embedder.Version(), "code": codeVersion()}
 	if l, ok := ex.(*extract.LLM); ok {
 		run.Versions["prompt"], run.Versions["model"] = l.PromptVersion(), l.Model()
 	}
-	res := runner.Process(ctx, path)
-	res.File = source
-	line, err := record(res, schema, run.ID)
+	// The upload is parsed from memory (by the isolated child, through its
+	// stdin): nothing of it is written to this machine's disk.
+	res := runner.ProcessInput(ctx, pipeline.Input{Name: source, Data: data})
+	line, err := marshalLine(record(res, schema, run.ID))
 	if err != nil {
 		return res, nil, err
 	}
@@ -402,13 +406,23 @@ func (s *service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// PageCount counts an upload's pages (server.PageCounter).
-func (s *service) PageCount(ctx context.Context, data []byte) (int, error) {
-	n, err := pdf.PageCount(ctx, data, pdf.Options{MaxPages: s.maxPages, Timeout: 10 * time.Second})
-	if errors.Is(err, pdf.ErrTooLarge) {
-		return 0, fmt.Errorf("%w: more than %d pages", server.ErrUnprocessable, s.maxPages)
+// Inspect checks an upload (server.Inspector): a PDF, whose pages are
+// counted in an isolated child process, never in the server's own: one
+// hostile upload must not take the service down.
+func (s *service) Inspect(ctx context.Context, data []byte) (int, error) {
+	if !pdf.LooksLikePDF(data) {
+		return 0, fmt.Errorf("%w: the file is not a PDF (no %%PDF- header in its first 1,024 bytes)", server.ErrUnsupportedMedia)
 	}
-	return n, err
+	iso := pdf.Isolation{Command: s.m.ChildCommand}
+	n, err := iso.PageCount(ctx, data, pdf.Options{MaxPages: s.maxPages, Timeout: 10 * time.Second})
+	switch {
+	case errors.Is(err, pdf.ErrTooLarge), errors.Is(err, pdf.ErrMalformed), errors.Is(err, pdf.ErrEncrypted):
+		// The parse would fail the same way: say so now, queue nothing.
+		return 0, fmt.Errorf("%w: %v", server.ErrUnprocessable, err)
+	case err != nil:
+		return 0, nil // a slow count: let the parse, with its own deadline, decide
+	}
+	return n, nil
 }
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -484,7 +498,7 @@ func (m *Main) runServe(ctx context.Context, f serveFlags) error {
 	}
 	defer s.close(context.Background())
 	reg := prometheus.NewRegistry()
-	srv, err := server.New(server.Config{Auth: s, Extractor: s, Jobs: s, Catalog: s, Ready: s, Pages: s,
+	srv, err := server.New(server.Config{Auth: s, Extractor: s, Jobs: s, Catalog: s, Ready: s, Inspect: s,
 		MaxBodyBytes: sc.MaxBodyBytes, MaxPages: s.maxPages, RequestTimeout: sc.RequestTimeout,
 		RatePerSecond: sc.RatePerSecond, Burst: sc.Burst, TracerProvider: s.tp, Registry: reg, Logger: s.logger,
 		Review: review{s, sc.EvalReport}})

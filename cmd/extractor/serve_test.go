@@ -19,6 +19,7 @@ import (
 
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/internal/synth"
+	"github.com/extractor-dev/extractor/internal/testenv"
 	"github.com/extractor-dev/extractor/store"
 )
 
@@ -584,5 +585,52 @@ func TestWorkerStop(t *testing.T) {
 	}
 	if n := len(llm.Requests()); n != 3 {
 		t.Errorf("%d model calls, want 3 (one job once, the other twice)", n)
+	}
+}
+
+// A hostile upload is looked at only in isolated child processes: the
+// regression file whose /Size makes the PDF library ask for 64 GiB gets a
+// 422 problem, sync and as a job, and the service (running in this very
+// test process) stays up and keeps serving.
+func TestServeSurvivesHostileUploads(t *testing.T) {
+	env := storedEnv(t)
+	key := createKey(t, env)
+	srv := startCommand(t, env, "serve", "--addr", "127.0.0.1:0")
+	hostile, err := os.ReadFile(testenv.Testdata(t, "regressions", "xref-stream-size-2147483647.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/extractions", "/v1/jobs"} {
+		for i := 0; i < 3; i++ { // again and again
+			body, ct := multipartBody(t, hostile, "hostile.pdf", `{"extractor": "rules"}`)
+			resp, b := request(t, "POST", srv.url+path, key, body, ct, nil)
+			if resp.StatusCode != 422 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(b), "malformed") {
+				t.Fatalf("%s: %d %s %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
+		}
+	}
+	good, _ := os.ReadFile(sample(t, "synth-0001.pdf"))
+	body, ct := multipartBody(t, good, "synth-0001.pdf", `{"extractor": "rules"}`)
+	if resp, b := request(t, "POST", srv.url+"/v1/extractions", key, body, ct, nil); resp.StatusCode != 200 {
+		t.Fatalf("after the hostile uploads: %d %s", resp.StatusCode, b)
+	}
+	if code := srv.shutdown(t); code != 0 {
+		t.Errorf("serve exited %d: %s", code, srv.stderr)
+	}
+}
+
+// A job's time is the document's budget, so a crashed worker's job is
+// rescued minutes, not a quarter of an hour, later.
+func TestJobTimeoutIsTheDocumentsBudget(t *testing.T) {
+	rules := settings{ParseTimeout: time.Minute}
+	llm := settings{ParseTimeout: time.Minute}
+	llm.LLM.BaseURL, llm.LLM.Model, llm.LLM.Budget = "http://x/v1", "m", 2*time.Minute
+	for _, tt := range []struct {
+		s    settings
+		want time.Duration
+	}{{rules, 90 * time.Second}, {llm, 210 * time.Second}} {
+		if got := jobTimeout(tt.s); got != tt.want {
+			t.Errorf("jobTimeout(%+v) = %v, want %v", tt.s, got, tt.want)
+		}
 	}
 }

@@ -131,6 +131,15 @@ func (r *recorders) Record(rec pipeline.StepRecord) error {
 	return err
 }
 
+// RecordCall keeps a call record in the run directory (the database needs
+// none: the run's totals are summed from the directory).
+func (r *recorders) RecordCall(c pipeline.CallRecord) error {
+	if cr, ok := r.dir.(pipeline.CallRecorder); ok {
+		return cr.RecordCall(c)
+	}
+	return nil
+}
+
 // fail counts a record (step record or result line) the database refused.
 func (r *recorders) fail(err error) {
 	r.failed.Add(1)

@@ -24,66 +24,8 @@ import (
 // the state directory: manifests, step records, result lines, spans and
 // the step cache. They never run a step and never need the network.
 
-// recordedResult is one result line of a run (see record in results.go).
-type recordedResult struct {
-	RunID       string                    `json:"run_id"`
-	DocumentID  string                    `json:"document_id"`
-	File        string                    `json:"file"`
-	Status      string                    `json:"status"`
-	Error       string                    `json:"error,omitempty"`
-	Schema      pipeline.SchemaRef        `json:"schema"`
-	Extractor   pipeline.ExtractorRef     `json:"extractor"`
-	Fields      map[string]pipeline.Field `json:"fields"`
-	Issues      []pipeline.Issue          `json:"issues"`
-	NeedsReview bool                      `json:"needs_review"`
-	Usage       pipeline.Usage            `json:"usage"`
-	Spent       pipeline.Usage            `json:"spent"`
-	CacheHits   int                       `json:"cache_hits"`
-	Attempts    []pipeline.Attempt        `json:"attempts"`
-	TraceID     string                    `json:"trace_id"`
-	DurationMS  int64                     `json:"duration_ms"`
-	// Lists holds the array fields, whose keys the schema names
-	// (line_items, ...): every key of the line that is not one of the
-	// above and holds a list of items.
-	Lists map[string][]pipeline.Item `json:"-"`
-}
-
-var resultKeys = map[string]bool{"run_id": true, "document_id": true, "file": true, "status": true, "error": true,
-	"schema": true, "extractor": true, "fields": true, "issues": true, "needs_review": true, "usage": true,
-	"spent": true, "cache_hits": true, "attempts": true, "trace_id": true, "duration_ms": true}
-
-func parseRecordedResult(b []byte) (recordedResult, error) {
-	var r recordedResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, err
-	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return r, err
-	}
-	for k, v := range all {
-		if resultKeys[k] || len(v) == 0 || v[0] != '[' {
-			continue
-		}
-		var items []pipeline.Item
-		if json.Unmarshal(v, &items) == nil {
-			if r.Lists == nil {
-				r.Lists = map[string][]pipeline.Item{}
-			}
-			r.Lists[k] = items
-		}
-	}
-	return r, nil
-}
-
-// docKey is what identifies a document across runs: its id, or for a
-// document that never got one (not started) its file.
-func (r recordedResult) docKey() string {
-	if r.DocumentID != "" {
-		return r.DocumentID
-	}
-	return "file:" + r.File
-}
+// recordedResult is one result line of a run.
+type recordedResult = pipeline.ResultLine
 
 // recordedRun is a run as its directory holds it.
 type recordedRun struct {
@@ -110,14 +52,10 @@ func openRecordedRun(state, id string) (*recordedRun, error) {
 		return nil, fmt.Errorf("run %s: %w", run.ID, err)
 	}
 	at := map[string]int{}
-	for _, l := range lines {
-		r, err := parseRecordedResult(l)
-		if err != nil {
-			return nil, fmt.Errorf("run %s: result line: %w", run.ID, err)
-		}
+	for _, r := range lines {
 		k := r.File
 		if k == "" {
-			k = r.docKey()
+			k = r.Key()
 		}
 		if i, ok := at[k]; ok {
 			rr.results[i] = r
@@ -261,8 +199,8 @@ func findDocument(state, runID, arg string) (*recordedRun, recordedResult, error
 			case r.File != "" && (r.File == arg || filepath.Base(r.File) == arg):
 				ok = true
 			}
-			if ok && !seen[r.docKey()] {
-				seen[r.docKey()] = true
+			if ok && !seen[r.Key()] {
+				seen[r.Key()] = true
 				match = append(match, r)
 			}
 		}
