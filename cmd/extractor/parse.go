@@ -117,7 +117,7 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 				id = id[:12]
 			}
 			lines, words := counts(r.doc)
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.path, id, len(r.doc.Pages), r.doc.TextPages(), lines, words, r.dur.Milliseconds(), status)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", pipeline.Printable(r.path, 0), id, len(r.doc.Pages), r.doc.TextPages(), lines, words, r.dur.Milliseconds(), status)
 		case r.err != nil:
 		case f.json:
 			return enc.Encode(r.doc)

@@ -279,7 +279,7 @@ func TestCrashAndResumeIsExact(t *testing.T) {
 	srv.Chat(func(req llmtest.ChatRequest) llmtest.Reply {
 		mu.Lock()
 		defer mu.Unlock()
-		if killAt > 0 && req.Index+1 == killAt && proc != nil {
+		if killAt > 0 && req.Index == killAt && proc != nil {
 			proc.Kill() // SIGKILL while this call is in flight
 			proc = nil
 			return llmtest.ToolCall("record_invoice", goodInvoiceArgs).Usage(100, 10)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/internal/testenv"
@@ -267,4 +268,26 @@ func invoiceArgs(set map[string][3]any) string {
 
 func testdataDir(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(sample(t, "synth-0001.pdf")))
+}
+
+// Failure reasons quote damaged files: what they quote is escaped, so a
+// 0xff byte or a terminal escape cannot break the --summary table, a log
+// line or the JSON.
+func TestFailureReasonsAreQuoted(t *testing.T) {
+	dir := t.TempDir()
+	body := "%PDF-1.4\n%" + strings.Repeat("x", 120) + "\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+	off := len(body)
+	body += "\xff\xfe\x1b[31mjunk\nstartxref\n" + fmt.Sprint(off) + "\n%%EOF\n"
+	path := filepath.Join(dir, "broken.pdf")
+	os.WriteFile(path, []byte(body), 0o644)
+	r := run(t, nil, "parse", "--summary", path)
+	if r.code != 1 || !utf8.ValidString(r.stdout) || !utf8.ValidString(r.stderr) || strings.Contains(r.stdout+r.stderr, "\x1b") ||
+		!strings.Contains(r.stdout, `\xff\xfe\u001b`) {
+		t.Errorf("exit %d:\n%q\n%q", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, nil, "run", path)
+	lines := readLines(t, r.stdout)
+	if len(lines) != 1 || !utf8.ValidString(lines[0].Error) || !strings.Contains(lines[0].Error, `\xff`) {
+		t.Errorf("result line: %q", r.stdout)
+	}
 }

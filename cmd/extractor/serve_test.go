@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -632,5 +633,72 @@ func TestJobTimeoutIsTheDocumentsBudget(t *testing.T) {
 		if got := jobTimeout(tt.s); got != tt.want {
 			t.Errorf("jobTimeout(%+v) = %v, want %v", tt.s, got, tt.want)
 		}
+	}
+}
+
+// kill -9 of a worker in the middle of a job: the job is rescued once its
+// attempt's deadline has passed and done by another worker, with one more
+// model call and nothing lost. The job timeout here is 5 s, so the rescue
+// comes within about a minute (timeout + store.RescueMargin + River's
+// 30-second rescuer round + the first retry's 10 s delay + a leader
+// election when the dead worker led); the measured time is logged.
+func TestKilledWorkersJobIsRescued(t *testing.T) {
+	env := storedEnv(t)
+	key := createKey(t, env)
+	llm := llmtest.NewServer(t)
+	first := make(chan struct{})
+	var once sync.Once
+	llm.Chat(func(req llmtest.ChatRequest) llmtest.Reply {
+		if req.Index == 1 {
+			once.Do(func() { close(first) })
+			return llmtest.Hang() // the worker that gets this dies before an answer
+		}
+		return llmtest.ToolCall("record_invoice", goodInvoiceArgs)
+	})
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("llm:\n  base_url: %s/v1\n  model: gpt-4o-mini\nserver:\n  job_timeout: 5s\n", llm.URL)), 0o644)
+	srv := startCommand(t, env, "serve", "--addr", "127.0.0.1:0", "--no-workers", "--config", cfg)
+	pdf, _ := os.ReadFile(sample(t, "synth-0001.pdf"))
+	body, ct := multipartBody(t, pdf, "synth-0001.pdf", `{"extractor": "llm"}`)
+	resp, b := request(t, "POST", srv.url+"/v1/jobs", key, body, ct, nil)
+	if resp.StatusCode != 202 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	var job struct{ ID int64 }
+	json.Unmarshal(b, &job)
+
+	exe, _ := os.Executable()
+	a := exec.Command(exe, "worker", "--workers", "1", "--config", cfg)
+	a.Env = append(os.Environ(), asCLIEnv+"=1")
+	for k, v := range env {
+		a.Env = append(a.Env, k+"="+v)
+	}
+	aErr := &syncBuffer{}
+	a.Stderr = aErr
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first:
+	case <-time.After(2 * time.Minute):
+		a.Process.Kill()
+		_, body := request(t, "GET", fmt.Sprintf("%s/v1/jobs/%d", srv.url, job.ID), key, nil, "", nil)
+		t.Fatalf("worker A never called the model: %s\njob: %s", aErr, body)
+	}
+	a.Process.Kill() // SIGKILL: no graceful stop, the job stays "running"
+	a.Wait()
+	killed := time.Now()
+	b2 := startCommand(t, env, "worker", "--workers", "1", "--config", cfg)
+	var state map[string]any
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		_, body := request(t, "GET", fmt.Sprintf("%s/v1/jobs/%d", srv.url, job.ID), key, nil, "", nil)
+		json.Unmarshal(body, &state)
+		if state["state"] == "succeeded" || state["state"] == "failed" {
+			break
+		}
+	}
+	t.Logf("job done %v after its worker was killed (job timeout 5s)", time.Since(killed).Round(time.Second))
+	if state["state"] != "succeeded" || state["attempt"] != float64(2) || len(llm.Requests()) != 2 {
+		t.Errorf("job %v; %d model calls, want 2\n%s", state, len(llm.Requests()), b2.stderr)
 	}
 }
