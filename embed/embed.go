@@ -29,13 +29,14 @@ import (
 	"math"
 
 	"github.com/extractor-dev/extractor/internal/httpretry"
+	"github.com/extractor-dev/extractor/pipeline"
 )
 
 // Errors of the embedders that callers branch on.
 var (
 	// ErrProvider: the provider refused or failed a request (after
 	// transport retries), or its answer could not be used.
-	ErrProvider = errors.New("embed: provider error")
+	ErrProvider = pipeline.Kind("embed: provider error", pipeline.ErrUnavailable)
 	// ErrDimensions: the provider returned vectors of another length than
 	// configured (llama.cpp's server, for one, ignores "dimensions").
 	ErrDimensions = errors.New("embed: wrong vector length")

@@ -33,7 +33,7 @@ var (
 	ErrNoToolCall = errors.New("extract: no valid tool call")
 	// ErrProvider: the provider refused or failed the request (after
 	// transport retries).
-	ErrProvider = errors.New("extract: provider error")
+	ErrProvider = pipeline.Kind("extract: provider error", pipeline.ErrUnavailable)
 )
 
 // LLMConfig configures the LLM extractor. Zero fields take the defaults

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -28,6 +29,11 @@ type StepRecord struct {
 	// StepVersion names the code, model and settings behind the step
 	// ("pdf/1", "llm/1 model=gpt-4o-mini ... prompt=3f2a...").
 	StepVersion string `json:"step_version"`
+	// Inputs names what the step read and its hash: the outputs of
+	// earlier steps (by step name), "file" (the parse step's bytes) and
+	// "schema". It is the step graph, recorded: diff reads which input
+	// changed from it.
+	Inputs map[string]string `json:"inputs,omitempty"`
 	// InputHash hashes the step's inputs (the outputs of the steps it
 	// read); Key adds the step and its version: the cache key.
 	InputHash  string    `json:"input_hash"`
@@ -410,4 +416,22 @@ func Totals(state string, run Run) (RunCounts, Usage, error) {
 		}
 	}
 	return c, spent, nil
+}
+
+// LocalRecords reads the runs kept in a state directory: what
+// history.Records asks of a place that records runs (the store is the
+// other).
+type LocalRecords struct{ State string }
+
+// RunManifests returns every run's manifest.
+func (l LocalRecords) RunManifests(context.Context) ([]Run, error) { return ListRuns(l.State) }
+
+// StepRecords returns a run's step records.
+func (l LocalRecords) StepRecords(_ context.Context, runID string) ([]StepRecord, error) {
+	return ReadSteps(l.State, runID)
+}
+
+// ResultLines returns a run's result lines.
+func (l LocalRecords) ResultLines(_ context.Context, runID string) ([]ResultLine, error) {
+	return ReadResults(l.State, runID)
 }

@@ -210,7 +210,7 @@ func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 	res.Document.ID = sum
 	st := stepper{r: r, res: &res, docID: sum}
 
-	doc, docHash, err := run(ctx, st, StepParse, r.Parser.Version(), []string{sum}, func(ctx context.Context, _ *Usage) (Document, error) {
+	doc, docHash, err := run(ctx, st, StepParse, r.Parser.Version(), []stepInput{{InputFile, sum}}, func(ctx context.Context, _ *Usage) (Document, error) {
 		d, err := r.Parser.Parse(ctx, in)
 		if err == nil && d.ID != sum {
 			err = fmt.Errorf("parser gave document id %s for a file whose sha256 is %s", d.ID, sum)
@@ -223,7 +223,7 @@ func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 	doc.Source = file
 	res.Document = doc
 
-	chunks, chunkHash, err := run(ctx, st, StepChunk, r.Chunking.Key(), []string{docHash}, func(ctx context.Context, _ *Usage) ([]Chunk, error) {
+	chunks, chunkHash, err := run(ctx, st, StepChunk, r.Chunking.Key(), []stepInput{{StepParse, docHash}}, func(ctx context.Context, _ *Usage) ([]Chunk, error) {
 		return Chunks(doc, r.Chunking), nil
 	})
 	if err != nil {
@@ -241,7 +241,7 @@ func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 	}()
 
 	schemaHash := r.Schema.Hash()
-	raw, rawHash, err := run(ctx, st, StepExtract, r.Extractor.Version(), []string{docHash, schemaHash}, func(ctx context.Context, spend *Usage) (Extraction, error) {
+	raw, rawHash, err := run(ctx, st, StepExtract, r.Extractor.Version(), []stepInput{{StepParse, docHash}, {InputSchema, schemaHash}}, func(ctx context.Context, spend *Usage) (Extraction, error) {
 		x, err := r.Extractor.Extract(ctx, doc, r.Schema)
 		spend.Add(x.Usage) // spent whether the step succeeds or not
 		return x, err
@@ -253,7 +253,7 @@ func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 	var second *Extraction
 	secondHash := ""
 	if r.Second != nil {
-		sx, h, err := run(ctx, st, StepSecond, r.Second.Version(), []string{docHash, schemaHash}, func(ctx context.Context, spend *Usage) (Extraction, error) {
+		sx, h, err := run(ctx, st, StepSecond, r.Second.Version(), []stepInput{{StepParse, docHash}, {InputSchema, schemaHash}}, func(ctx context.Context, spend *Usage) (Extraction, error) {
 			x, err := r.Second.Extract(ctx, doc, r.Schema)
 			spend.Add(x.Usage)
 			return x, err
@@ -264,7 +264,7 @@ func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 			res.Err = nil
 		}
 	}
-	checked, _, err := run(ctx, st, StepValidate, r.Validator.Version(), []string{rawHash, secondHash, docHash, schemaHash}, func(ctx context.Context, _ *Usage) (Extraction, error) {
+	checked, _, err := run(ctx, st, StepValidate, r.Validator.Version(), []stepInput{{StepExtract, rawHash}, {StepSecond, secondHash}, {StepParse, docHash}, {InputSchema, schemaHash}}, func(ctx context.Context, _ *Usage) (Extraction, error) {
 		return r.Validator.Validate(doc, r.Schema, raw, second), nil
 	})
 	if err != nil {
@@ -285,7 +285,7 @@ func (r *Runner) embedAndStore(ctx context.Context, st stepper, docHash, chunkHa
 		}
 	}()
 	if r.Embedder != nil {
-		embs, _, err := run(ctx, st, StepEmbed, r.Embedder.Version(), []string{chunkHash}, func(ctx context.Context, spend *Usage) ([]Embedding, error) {
+		embs, _, err := run(ctx, st, StepEmbed, r.Embedder.Version(), []stepInput{{StepChunk, chunkHash}}, func(ctx context.Context, spend *Usage) ([]Embedding, error) {
 			return embedChunks(ctx, r.Embedder, res.Chunks, spend)
 		})
 		if err != nil {
@@ -304,10 +304,10 @@ func (r *Runner) embedAndStore(ctx context.Context, st stepper, docHash, chunkHa
 	if prevErr == nil {
 		sd.Extraction = res.Extraction
 	}
-	inputs := []string{docHash, chunkHash}
+	inputs := []stepInput{{StepParse, docHash}, {StepChunk, chunkHash}}
 	if sd.Extraction != nil {
 		h, _, _ := HashJSON(sd.Extraction)
-		inputs = append(inputs, h)
+		inputs = append(inputs, stepInput{StepValidate, h})
 	}
 	st.noCache = true // a side effect: the store is idempotent, the step always runs
 	run(ctx, st, StepStore, StoreVersion, inputs, func(ctx context.Context, _ *Usage) (struct{}, error) {
@@ -355,6 +355,19 @@ func isZero(v []float32) bool {
 	return true
 }
 
+// Inputs of steps that are not another step's output.
+const (
+	// InputFile is the parse step's input: the file's SHA-256.
+	InputFile = "file"
+	// InputSchema is the hash of the schema the extraction steps read.
+	InputSchema = "schema"
+)
+
+// stepInput is one input of a step: a step's name (whose output it is) or
+// InputFile / InputSchema, and its hash. The order of a step's inputs is
+// fixed: their hashes make its cache key.
+type stepInput struct{ name, hash string }
+
 // stepper carries what every step of one document shares.
 type stepper struct {
 	r       *Runner
@@ -369,15 +382,21 @@ type stepper struct {
 // fn spends (model and embedding calls) it adds to spend: it goes to the
 // document's Spent and on the step record, so a run's totals can be summed
 // from its records even when a crash lost the document's result line.
-func run[T any](ctx context.Context, st stepper, name, version string, inputs []string, fn func(ctx context.Context, spend *Usage) (T, error)) (out T, outHash string, err error) {
+func run[T any](ctx context.Context, st stepper, name, version string, inputs []stepInput, fn func(ctx context.Context, spend *Usage) (T, error)) (out T, outHash string, err error) {
 	r := st.r
-	inputHash := Hash(inputs...)
+	hashes := make([]string, len(inputs))
+	named := make(map[string]string, len(inputs))
+	for i, in := range inputs {
+		hashes[i] = in.hash
+		named[in.name] = in.hash
+	}
+	inputHash := Hash(hashes...)
 	key := Hash(name, version, inputHash)
 	ctx, span := r.tracer().Start(ctx, name, trace.WithAttributes(
 		tracing.StepName.String(name), tracing.StepVersion.String(version),
 		tracing.DocumentID.String(st.docID), tracing.InputHash.String(inputHash)))
 	rec := StepRecord{RunID: r.RunID, DocumentID: st.docID, File: st.res.File, Step: name, StepVersion: version,
-		InputHash: inputHash, Key: key, Start: time.Now(),
+		Inputs: named, InputHash: inputHash, Key: key, Start: time.Now(),
 		TraceID: span.SpanContext().TraceID().String(), SpanID: span.SpanContext().SpanID().String()}
 	defer func() {
 		rec.DurationMS = float64(time.Since(rec.Start).Microseconds()) / 1000

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extractor-dev/extractor/pipeline"
 )
 
 // Error kinds. Implementations of the server's interfaces wrap these (with
@@ -19,17 +21,19 @@ import (
 var (
 	// ErrInvalid: the request is malformed (not multipart, no file part,
 	// options that are not JSON...).
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = pipeline.Kind("invalid request", pipeline.ErrInvalid)
 	// ErrUnprocessable: the request is well-formed but cannot be done (too
 	// many pages, options that fail their schema, a document that cannot
-	// be read).
-	ErrUnprocessable = errors.New("unprocessable request")
+	// be read). Any other pipeline.ErrInvalid maps to it too.
+	ErrUnprocessable = pipeline.Kind("unprocessable request", pipeline.ErrInvalid)
 	// ErrConflict: an Idempotency-Key was used before with another request.
-	ErrConflict = errors.New("idempotency key reused with another request")
-	// ErrUnauthorized: no API key, or one that is unknown or revoked.
-	ErrUnauthorized = errors.New("missing or invalid API key")
-	// ErrNotFound: no such document, job, run or route.
-	ErrNotFound = errors.New("not found")
+	ErrConflict = pipeline.Kind("idempotency key reused with another request", pipeline.ErrConflict)
+	// ErrUnauthorized: no API key, or one that is unknown or revoked (any
+	// pipeline.ErrUnauthorized).
+	ErrUnauthorized = pipeline.Kind("missing or invalid API key", pipeline.ErrUnauthorized)
+	// ErrNotFound: no such document, job, run or route (any
+	// pipeline.ErrNotFound).
+	ErrNotFound = pipeline.ErrNotFound
 	// ErrMethodNotAllowed: the route exists, not with this method (the
 	// Allow header lists those it has).
 	ErrMethodNotAllowed = errors.New("method not allowed")
@@ -39,8 +43,9 @@ var (
 	ErrUnsupportedMedia = errors.New("not a PDF")
 	// ErrRateLimited: the key made too many requests; retry later.
 	ErrRateLimited = errors.New("rate limit exceeded")
-	// ErrUnavailable: a dependency (the database) is down.
-	ErrUnavailable = errors.New("service unavailable")
+	// ErrUnavailable: a dependency (the database) is down (any
+	// pipeline.ErrUnavailable).
+	ErrUnavailable = pipeline.Kind("service unavailable", pipeline.ErrUnavailable)
 	// ErrTimeout: the request's deadline passed.
 	ErrTimeout = errors.New("request deadline exceeded")
 )
@@ -63,6 +68,11 @@ var kinds = []struct {
 	{ErrRateLimited, http.StatusTooManyRequests, "rate-limited"},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{ErrTimeout, http.StatusGatewayTimeout, "timeout"},
+	// The kinds any layer may return, after the server's own.
+	{pipeline.ErrInvalid, http.StatusUnprocessableEntity, "unprocessable"},
+	{pipeline.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{pipeline.ErrConflict, http.StatusConflict, "conflict"},
+	{pipeline.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 }
 
 // ProblemType is the URI prefix of problem types: "urn:extractor:problem:not-found".

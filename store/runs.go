@@ -67,15 +67,15 @@ func (s *Store) RecordContext(ctx context.Context, rec pipeline.StepRecord) erro
 	}
 	_, err := s.pool.Exec(ctx, `
 INSERT INTO step_records (run_id, document_id, step, file, step_version, key, input_hash, output_hash,
-    started, duration_ms, error, cache_hit, trace_id, span_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    started, duration_ms, error, cache_hit, trace_id, span_id, inputs, spent)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (run_id, document_id, step) DO UPDATE SET
     file = excluded.file, step_version = excluded.step_version, key = excluded.key,
     input_hash = excluded.input_hash, output_hash = excluded.output_hash, started = excluded.started,
     duration_ms = excluded.duration_ms, error = excluded.error, cache_hit = excluded.cache_hit,
-    trace_id = excluded.trace_id, span_id = excluded.span_id`,
+    trace_id = excluded.trace_id, span_id = excluded.span_id, inputs = excluded.inputs, spent = excluded.spent`,
 		rec.RunID, rec.DocumentID, rec.Step, rec.File, rec.StepVersion, rec.Key, rec.InputHash, rec.OutputHash,
-		rec.Start, rec.DurationMS, rec.Error, rec.CacheHit, rec.TraceID, rec.SpanID)
+		rec.Start, rec.DurationMS, rec.Error, rec.CacheHit, rec.TraceID, rec.SpanID, rec.Inputs, rec.Spent)
 	if err != nil {
 		return fmt.Errorf("store: recording step %s of %s: %w", rec.Step, short(rec.DocumentID), err)
 	}
@@ -86,7 +86,7 @@ ON CONFLICT (run_id, document_id, step) DO UPDATE SET
 func (s *Store) StepRecords(ctx context.Context, runID string) ([]pipeline.StepRecord, error) {
 	rows, err := s.pool.Query(ctx, `
 SELECT run_id, document_id, file, step, step_version, input_hash, key, output_hash, started,
-    duration_ms, error, cache_hit, trace_id, span_id
+    duration_ms, error, cache_hit, trace_id, span_id, inputs, spent
 FROM step_records WHERE run_id = $1 ORDER BY started, document_id, step`, runID)
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ FROM step_records WHERE run_id = $1 ORDER BY started, document_id, step`, runID)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.StepRecord, error) {
 		var x pipeline.StepRecord
 		err := r.Scan(&x.RunID, &x.DocumentID, &x.File, &x.Step, &x.StepVersion, &x.InputHash, &x.Key,
-			&x.OutputHash, &x.Start, &x.DurationMS, &x.Error, &x.CacheHit, &x.TraceID, &x.SpanID)
+			&x.OutputHash, &x.Start, &x.DurationMS, &x.Error, &x.CacheHit, &x.TraceID, &x.SpanID, &x.Inputs, &x.Spent)
 		return x, err
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -60,8 +61,9 @@ func TestRecorderAndRuns(t *testing.T) {
 	var rec pipeline.Recorder = s
 	start := time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC)
 	r := pipeline.StepRecord{RunID: "run-1", DocumentID: docID("a"), File: "/in/a.pdf", Step: pipeline.StepExtract,
-		StepVersion: "llm/1", InputHash: "ih", Key: "k1", OutputHash: "oh", Start: start, DurationMS: 12.5,
-		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"}
+		StepVersion: "llm/1", Inputs: map[string]string{"parse": "ph", "schema": "sh"}, InputHash: "ih", Key: "k1", OutputHash: "oh",
+		Start: start, DurationMS: 12.5, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
+		Spent: &pipeline.Usage{InputTokens: 900, OutputTokens: 40, Attempts: 1, CostUSD: 0.0002, Prices: "p1"}}
 	for range 2 {
 		if err := rec.Record(r); err != nil {
 			t.Fatal(err)
@@ -87,7 +89,7 @@ func TestRecorderAndRuns(t *testing.T) {
 	}
 	g := byStep[pipeline.StepExtract]
 	g.Start = g.Start.UTC()
-	if g != r {
+	if !reflect.DeepEqual(g, r) {
 		t.Errorf("record round trip:\n got %+v\nwant %+v", g, r)
 	}
 	if err := rec.Record(pipeline.StepRecord{}); !errors.Is(err, ErrInvalid) {

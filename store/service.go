@@ -20,11 +20,11 @@ import (
 )
 
 // ErrNotFound: no such key, document, run or upload.
-var ErrNotFound = errors.New("store: not found")
+var ErrNotFound = pipeline.Kind("store: not found", pipeline.ErrNotFound)
 
 // ErrUnauthorized: the API key is malformed, unknown or revoked. The error
 // never says which.
-var ErrUnauthorized = errors.New("store: invalid API key")
+var ErrUnauthorized = pipeline.Kind("store: invalid API key", pipeline.ErrUnauthorized)
 
 // APIKey is an API key as stored: never its secret.
 type APIKey struct {
@@ -279,6 +279,39 @@ func (s *Store) Run(ctx context.Context, id string) (pipeline.Run, []pipeline.St
 	}
 	steps, err := s.StepRecords(ctx, id)
 	return run, steps, err
+}
+
+// RunManifests returns every stored run's manifest (history.Records).
+func (s *Store) RunManifests(ctx context.Context) ([]pipeline.Run, error) {
+	rows, err := s.pool.Query(ctx, "SELECT manifest FROM runs ORDER BY started, id")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.Run, error) {
+		var run pipeline.Run
+		var manifest []byte
+		if err := r.Scan(&manifest); err != nil {
+			return run, err
+		}
+		return run, json.Unmarshal(manifest, &run)
+	})
+}
+
+// ResultLines returns a run's result lines (history.Records), in the
+// order they were first written.
+func (s *Store) ResultLines(ctx context.Context, runID string) ([]pipeline.ResultLine, error) {
+	rows, err := s.pool.Query(ctx, "SELECT line FROM results WHERE run_id = $1 ORDER BY created_at, file, document_id", runID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.ResultLine, error) {
+		var l pipeline.ResultLine
+		var raw []byte
+		if err := r.Scan(&raw); err != nil {
+			return l, err
+		}
+		return l, json.Unmarshal(raw, &l)
+	})
 }
 
 // Runs lists the newest runs.

@@ -44,7 +44,7 @@ var (
 	// ErrInvalid: the input cannot be stored or run as given (a bad
 	// document id, a vector with NaN, a model name outside the allowed
 	// pattern, an unknown filter field...). Retrying will not help.
-	ErrInvalid = errors.New("store: invalid input")
+	ErrInvalid = pipeline.Kind("store: invalid input", pipeline.ErrInvalid)
 	// ErrSchemaBehind: the database has not had every migration this code
 	// needs (run the migrations).
 	ErrSchemaBehind = errors.New("store: database schema is behind")

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/extractor-dev/extractor/extract/pdf"
+	"github.com/extractor-dev/extractor/pipeline"
 )
 
 // childArg makes the binary act as the PDF parser's isolation child.
@@ -100,17 +102,27 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return 3
 	default:
 		fmt.Fprintln(m.Stderr, "extractor:", err)
-		if _, ok := err.(usageError); ok {
-			return 2
-		}
-		return 1
+		return exitCode(err)
 	}
+}
+
+// exitCode maps the error kinds (pipeline.ErrInvalid and friends) to exit
+// codes, in one place: what the user asked for is wrong or names nothing
+// (2), or it failed (1).
+func exitCode(err error) int {
+	if errors.Is(err, pipeline.ErrInvalid) || errors.Is(err, pipeline.ErrNotFound) {
+		return 2
+	}
+	return 1
 }
 
 // errSomeFailed: some inputs failed; their reasons were already printed.
 var errSomeFailed = fmt.Errorf("some inputs failed")
 
+// usageError is a usage error of the command line: a pipeline.ErrInvalid.
 type usageError struct{ error }
+
+func (u usageError) Unwrap() []error { return []error{u.error, pipeline.ErrInvalid} }
 
 // usageArgs wraps a cobra argument check so its failures are usage errors.
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {

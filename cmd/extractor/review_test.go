@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/extractor-dev/extractor/history"
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/tracing"
@@ -120,7 +121,7 @@ func TestReviewCommands(t *testing.T) {
 	t.Run("lineage", func(t *testing.T) {
 		_, r := runOK(t, env, "lineage", docID[:10], "invoice_number")
 		_, rj := runOK(t, env, "lineage", "--json", docID, "invoice_number")
-		var rep lineageReport
+		var rep history.Lineage
 		if err := json.Unmarshal([]byte(rj.stdout), &rep); err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +129,7 @@ func TestReviewCommands(t *testing.T) {
 			t.Fatalf("lineage: chunks %d, page %+v, notes %q", len(rep.Chunks), rep.Page, rep.Notes)
 		}
 		c := rep.Chunks[0]
-		if c.ID != pipeline.ChunkID(docID, 1, c.FirstLine, c.LastLine) || !strings.Contains(collapse(c.Text), "RE-20221127/3") {
+		if c.ID != pipeline.ChunkID(docID, 1, c.FirstLine, c.LastLine) || !strings.Contains(history.Collapse(c.Text), "RE-20221127/3") {
 			t.Errorf("chunk %+v", c)
 		}
 		if l := rep.Page.Lines; len(l) != 1 || !strings.Contains(l[0].Text, "RE-20221127/3") || l[0].Index < c.FirstLine || l[0].Index > c.LastLine {
@@ -182,13 +183,13 @@ func TestReviewCommands(t *testing.T) {
 	runC, _ := runOK(t, env, "run", "--schema", v2, testdataDir(t))
 	t.Run("diff schema", func(t *testing.T) {
 		_, r := runOK(t, env, "diff", runB, runC)
-		mustContain(t, "diff", r.stdout, "schema     invoice@1#", "→ invoice@2#", "20 documents with the same values had upstream changes",
+		mustContain(t, "diff", r.stdout, "schema     invoice@1#", "→ invoice@2#", "20 documents with the same results had upstream changes",
 			"extract: input changed (schema)", "validate: input changed (extract output, schema)", "20 documents compared, 0 changed, 0 fields changed")
 		if strings.Contains(r.stdout, "nothing changed") || strings.Contains(r.stdout, "parse:") {
 			t.Errorf("diff:\n%s", r.stdout)
 		}
 		_, r = runOK(t, env, "diff", "--json", runB, runC)
-		var d runDiff
+		var d history.RunDiff
 		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || len(d.Versions) != 1 || d.Versions[0].Key != "schema" || d.Compared != 20 {
 			t.Errorf("--json: %+v (%v)", d, err)
 		}

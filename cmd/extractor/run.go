@@ -529,9 +529,13 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	}
 	dsn := m.databaseURL(cfg) // never in the manifest: it may hold a password
 	if f.resume != "" {
-		run, err := pipeline.ReadManifest(stateDir, f.resume)
+		id, err := m.history(f.state).Resolve(ctx, f.resume)
 		if err != nil {
-			return usageError{err}
+			return err
+		}
+		run, err := pipeline.ReadManifest(stateDir, id)
+		if err != nil {
+			return err
 		}
 		if err := json.Unmarshal(run.Config, &s); err != nil {
 			return fmt.Errorf("run %s: settings: %w", run.ID, err)

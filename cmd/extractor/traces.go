@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,13 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/extractor-dev/extractor/history"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/tracing"
 )
@@ -24,203 +25,28 @@ import (
 // the state directory: manifests, step records, result lines, spans and
 // the step cache. They never run a step and never need the network.
 
-// recordedResult is one result line of a run.
-type recordedResult = pipeline.ResultLine
-
-// recordedRun is a run as its directory holds it.
-type recordedRun struct {
-	state string
-	run   pipeline.Run
-	// results has one line per document, the last written (a resumed run
-	// may have redone an interrupted one), in the order first written.
-	results []recordedResult
-	steps   []pipeline.StepRecord
+// history reads the runs of a state directory, their step outputs from
+// its cache and their files from the disk.
+func (m *Main) history(state string) history.History {
+	st := m.stateDir(state)
+	return history.History{Records: pipeline.LocalRecords{State: st}, Outputs: pipeline.DirCache{Dir: filepath.Join(st, "cache")},
+		FileHash: pipeline.FileHash}
 }
 
-// openRecordedRun reads a run's manifest, results and step records.
-func openRecordedRun(state, id string) (*recordedRun, error) {
-	run, err := pipeline.ReadManifest(state, id)
-	if err != nil {
-		if errors.Is(err, pipeline.ErrNoRun) {
-			return nil, usageError{err}
-		}
-		return nil, err
+// latestRun opens the run given (any unique part of its id), or the
+// latest one.
+func latestRun(ctx context.Context, h history.History, runPart string) (*history.Run, error) {
+	if runPart != "" {
+		return h.Open(ctx, runPart)
 	}
-	rr := &recordedRun{state: state, run: run}
-	lines, err := pipeline.ReadResults(state, run.ID)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", run.ID, err)
-	}
-	at := map[string]int{}
-	for _, r := range lines {
-		k := r.File
-		if k == "" {
-			k = r.Key()
-		}
-		if i, ok := at[k]; ok {
-			rr.results[i] = r
-			continue
-		}
-		at[k] = len(rr.results)
-		rr.results = append(rr.results, r)
-	}
-	if rr.steps, err = pipeline.ReadSteps(state, run.ID); err != nil {
-		return nil, fmt.Errorf("run %s: %w", run.ID, err)
-	}
-	return rr, nil
-}
-
-// stepsOf returns the step records of one document's trace (or, with no
-// trace id, of the document), the last record of each step, in step
-// order.
-func (rr *recordedRun) stepsOf(r recordedResult) []pipeline.StepRecord {
-	by := map[string]pipeline.StepRecord{}
-	for _, s := range rr.steps {
-		if r.TraceID != "" && s.TraceID != "" {
-			if s.TraceID != r.TraceID {
-				continue
-			}
-		} else if r.DocumentID == "" || s.DocumentID != r.DocumentID {
-			continue
-		}
-		by[s.Step] = s
-	}
-	var out []pipeline.StepRecord
-	for _, name := range stepOrder {
-		if s, ok := by[name]; ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-var stepOrder = []string{pipeline.StepParse, pipeline.StepChunk, pipeline.StepExtract, pipeline.StepSecond, pipeline.StepValidate}
-
-// stepOf returns the record of one step of a document.
-func stepOf(steps []pipeline.StepRecord, name string) (pipeline.StepRecord, bool) {
-	for _, s := range steps {
-		if s.Step == name {
-			return s, true
-		}
-	}
-	return pipeline.StepRecord{}, false
-}
-
-// resolveRunID turns a run id or a unique prefix of one into the run's id.
-func resolveRunID(state, id string) (string, error) {
-	runs, err := pipeline.ListRuns(state)
-	if err != nil {
-		return "", err
-	}
-	var found []string
-	for _, r := range runs {
-		if r.ID == id {
-			return id, nil
-		}
-		if strings.HasPrefix(r.ID, id) {
-			found = append(found, r.ID)
-		}
-	}
-	switch {
-	case id == "" || len(found) == 0:
-		return "", usageError{fmt.Errorf("%w: %q (in %s; see 'extractor runs')", pipeline.ErrNoRun, id, pipeline.RunsDir(state))}
-	case len(found) > 1:
-		return "", usageError{fmt.Errorf("run %q is ambiguous: %s", id, strings.Join(found, ", "))}
-	}
-	return found[0], nil
-}
-
-// listRuns lists the runs in the order they started: run ids sort by the
-// second they started in, then by random bits.
-func listRuns(state string) ([]pipeline.Run, error) {
-	runs, err := pipeline.ListRuns(state)
-	slices.SortStableFunc(runs, func(a, b pipeline.Run) int {
-		if c := a.Started.Compare(b.Started); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return runs, err
-}
-
-// runsNewestFirst lists the ids of the runs to search: the one asked for,
-// or all of them, newest first.
-func runsNewestFirst(state, id string) ([]string, error) {
-	if id != "" {
-		id, err := resolveRunID(state, id)
-		if err != nil {
-			return nil, err
-		}
-		return []string{id}, nil
-	}
-	runs, err := listRuns(state)
+	runs, err := h.Runs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(runs) == 0 {
-		return nil, usageError{fmt.Errorf("no runs in %s (start one with 'extractor run', or give --state)", pipeline.RunsDir(state))}
+		return nil, usageError{errors.New("no runs yet (start one with 'extractor run', or give --state)")}
 	}
-	ids := make([]string, len(runs))
-	for i, r := range runs {
-		ids[len(runs)-1-i] = r.ID
-	}
-	return ids, nil
-}
-
-// findDocument finds a document by id (full, or a unique prefix of at
-// least 6 characters), by trace id, or by file name, in the given run or
-// else in the newest run that has it.
-func findDocument(state, runID, arg string) (*recordedRun, recordedResult, error) {
-	ids, err := runsNewestFirst(state, runID)
-	if err != nil {
-		return nil, recordedResult{}, err
-	}
-	lower := strings.ToLower(arg)
-	isHex := lower != "" && strings.Trim(lower, "0123456789abcdef") == ""
-	if len(arg) < 6 && !strings.HasSuffix(strings.ToLower(arg), ".pdf") {
-		return nil, recordedResult{}, usageError{fmt.Errorf("document %q: give at least 6 characters of a document or trace id", arg)}
-	}
-	for _, id := range ids {
-		rr, err := openRecordedRun(state, id)
-		if err != nil {
-			return nil, recordedResult{}, err
-		}
-		var match []recordedResult
-		seen := map[string]bool{}
-		for _, r := range rr.results {
-			ok := false
-			switch {
-			case isHex && r.TraceID == lower:
-				return rr, r, nil // a trace is one document
-			case isHex && r.DocumentID != "" && strings.HasPrefix(r.DocumentID, lower):
-				ok = true
-			case isHex && len(lower) >= 6 && r.TraceID != "" && strings.HasPrefix(r.TraceID, lower):
-				ok = true
-			case r.File != "" && (r.File == arg || filepath.Base(r.File) == arg):
-				ok = true
-			}
-			if ok && !seen[r.Key()] {
-				seen[r.Key()] = true
-				match = append(match, r)
-			}
-		}
-		switch len(match) {
-		case 0:
-			continue
-		case 1:
-			return rr, match[0], nil
-		}
-		var names []string
-		for _, r := range match {
-			names = append(names, shortDoc(r.DocumentID)+" ("+filepath.Base(r.File)+")")
-		}
-		return nil, recordedResult{}, usageError{fmt.Errorf("document %q is ambiguous in run %s: %s", arg, id, strings.Join(names, ", "))}
-	}
-	where := "any run"
-	if runID != "" {
-		where = "run " + ids[0]
-	}
-	return nil, recordedResult{}, usageError{fmt.Errorf("no document %q in %s (see 'extractor traces list')", arg, where)}
+	return h.Open(ctx, runs[len(runs)-1].ID)
 }
 
 func shortDoc(id string) string {
@@ -278,7 +104,7 @@ func (m *Main) runsCommand() *cobra.Command {
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st := m.stateDir(state)
-			runs, err := listRuns(st)
+			runs, err := m.history(state).Runs(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -360,25 +186,27 @@ nothing), model attempts and trace id. Without --run, the latest run.`,
 			if slow < 0 {
 				return usageError{errors.New("--slow wants a positive duration, such as 2s")}
 			}
-			st := m.stateDir(state)
-			ids, err := runsNewestFirst(st, runID)
-			if err != nil {
-				return err
-			}
-			rr, err := openRecordedRun(st, ids[0])
+			rr, err := latestRun(cmd.Context(), m.history(state), runID)
 			if err != nil {
 				return err
 			}
 			var rows []traceRow
-			for _, r := range rr.results {
+			for _, r := range rr.Results {
 				if failed && r.Status == "ok" {
 					continue
 				}
 				if slow > 0 && time.Duration(r.DurationMS)*time.Millisecond <= slow {
 					continue
 				}
+				steps := rr.StepsOf(r)
+				cached := 0
+				for _, s := range steps {
+					if s.CacheHit {
+						cached++
+					}
+				}
 				rows = append(rows, traceRow{DocumentID: r.DocumentID, File: r.File, Status: r.Status, Error: r.Error,
-					DurationMS: r.DurationMS, CacheHits: r.CacheHits, Steps: len(rr.stepsOf(r)),
+					DurationMS: r.DurationMS, CacheHits: cached, Steps: len(steps),
 					InputTokens: r.Spent.InputTokens, OutputTokens: r.Spent.OutputTokens, CostUSD: r.Spent.CostUSD,
 					CostKnown: formatCost(r.Spent) != "?", Attempts: r.Spent.Attempts, NeedsReview: r.NeedsReview, TraceID: r.TraceID})
 			}
@@ -390,12 +218,12 @@ nothing), model attempts and trace id. Without --run, the latest run.`,
 				}
 				return nil
 			}
-			which := "run " + rr.run.ID
+			which := "run " + rr.ID
 			if runID == "" {
 				which += " (the latest; choose another with --run, see 'extractor runs')"
 			}
-			fmt.Fprintf(m.Stdout, "%s: %s, %d documents, started %s\n", which, rr.run.Status, len(rr.results),
-				rr.run.Started.Local().Format("2006-01-02 15:04:05"))
+			fmt.Fprintf(m.Stdout, "%s: %s, %d documents, started %s\n", which, rr.Status, len(rr.Results),
+				rr.Started.Local().Format("2006-01-02 15:04:05"))
 			if len(rows) == 0 {
 				fmt.Fprintln(m.Stdout, "no document traces match")
 				return nil
@@ -418,13 +246,13 @@ nothing), model attempts and trace id. Without --run, the latest run.`,
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(m.Stdout, "%d of %d documents\n", len(rows), len(rr.results))
+			fmt.Fprintf(m.Stdout, "%d of %d documents\n", len(rows), len(rr.Results))
 			return nil
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&state, "state", "", "state directory (default .extractor, env EXTRACTOR_STATE)")
-	fl.StringVar(&runID, "run", "", "run id or a unique prefix (default: the latest run)")
+	fl.StringVar(&runID, "run", "", "run id or any unique part of it (default: the latest run)")
 	fl.BoolVar(&failed, "failed", false, "only failed or interrupted documents")
 	fl.DurationVar(&slow, "slow", 0, "only documents that took longer than this (e.g. 2s)")
 	fl.BoolVar(&asJSON, "json", false, "one JSON object per document")
@@ -447,35 +275,35 @@ holds them.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st := m.stateDir(state)
-			rr, r, err := findDocument(st, runID, args[0])
+			rr, r, err := m.history(state).Find(cmd.Context(), runID, args[0])
 			if err != nil {
 				if spans := querySpans(st, runID, args[0]); len(spans) > 0 {
 					return m.writeSpans(spans, asJSON)
 				}
 				return err
 			}
-			spans, serr := readRunSpans(st, rr.run.ID, r.TraceID)
+			spans, serr := readRunSpans(st, rr.ID, r.TraceID)
 			if asJSON {
 				if serr != nil {
 					return serr
 				}
 				return m.writeSpans(spans, true)
 			}
-			fmt.Fprintf(m.Stdout, "%s (document %s), run %s, trace %s\n", filepath.Base(r.File), shortDoc(r.DocumentID), rr.run.ID,
+			fmt.Fprintf(m.Stdout, "%s (document %s), run %s, trace %s\n", filepath.Base(r.File), shortDoc(r.DocumentID), rr.ID,
 				firstNonEmpty(r.TraceID, "-"))
 			if serr != nil || len(spans) == 0 {
 				if serr == nil {
 					serr = errors.New("its spans are not in the span file (dropped, or the run was killed before they were written)")
 				}
 				fmt.Fprintf(m.Stdout, "no spans: %v\nstep records:\n", serr)
-				return writeStepTable(m.Stdout, rr.stepsOf(r))
+				return writeStepTable(m.Stdout, rr.StepsOf(r))
 			}
 			return m.writeSpans(spans, false)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&state, "state", "", "state directory (default .extractor, env EXTRACTOR_STATE)")
-	fl.StringVar(&runID, "run", "", "run id or a unique prefix (default: the latest run that has the document)")
+	fl.StringVar(&runID, "run", "", "run id or any unique part of it (default: the latest run that has the document)")
 	fl.BoolVar(&asJSON, "json", false, "print the trace's spans as JSON lines")
 	return cmd
 }
@@ -550,14 +378,4 @@ func writeStepTable(w io.Writer, steps []pipeline.StepRecord) error {
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
