@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/internal/httpretry"
+	"github.com/extractor-dev/extractor/internal/openaiclient"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/tracing"
 )
@@ -146,12 +147,8 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	if o.codec, err = tokenizer.Get(tokenizer.Cl100kBase); err != nil {
 		return nil, err
 	}
-	oc := openai.DefaultConfig(cfg.APIKey)
-	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	hc := httpretry.NewClient(cfg.RequestTimeout)
-	hc.Transport = tracing.HTTPTransport(hc.Transport, cfg.TracerProvider) // a span per HTTP try
-	oc.HTTPClient = httpretry.NewDoer(hc, cfg.Retry)
-	o.client = openai.NewClientWithConfig(oc)
+	o.client = openaiclient.New(openaiclient.Config{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: cfg.RequestTimeout,
+		Retry: cfg.Retry, TracerProvider: cfg.TracerProvider})
 	o.tracer = cfg.TracerProvider.Tracer("github.com/extractor-dev/extractor/embed")
 	return o, nil
 }

@@ -93,21 +93,6 @@ const (
 	tLineItems
 )
 
-var schemas = map[string]map[string]fieldType{
-	SchemaInvoice: {
-		"vendor_name": tString, "vendor_vat_id": tID, "customer_name": tString,
-		"invoice_number": tString, "issue_date": tDate, "due_date": tDate,
-		"currency": tCurrency, "net_amount": tMoney, "tax_amount": tMoney,
-		"total_amount": tMoney, "iban": tID, "line_items": tLineItems,
-	},
-	SchemaNDA: {
-		"effective_date": tDate, "jurisdiction": tString, "parties": tStringList, "term": tString,
-	},
-}
-
-var lineItemFields = map[string]fieldType{
-	"description": tString, "quantity": tDecimal, "unit_price": tMoney, "amount": tMoney,
-}
 
 // Outcomes a hostile row may expect.
 var outcomes = map[string]bool{
@@ -243,7 +228,7 @@ func (r Row) checkHostile() error {
 }
 
 func (r Row) checkLabelled() error {
-	fields, ok := schemas[r.Schema]
+	fields, ok := labelTypes(r.Schema, "")
 	if !ok {
 		return fmt.Errorf("schema %q: want %q or %q (or expect, for hostile rows)", r.Schema, SchemaInvoice, SchemaNDA)
 	}
@@ -267,6 +252,8 @@ func (r Row) checkLabelled() error {
 	}
 	return nil
 }
+
+var lineItemLabels, _ = labelTypes(SchemaInvoice, "line_items")
 
 func checkValue(t fieldType, v any) error {
 	switch t {
@@ -292,7 +279,7 @@ func checkValue(t fieldType, v any) error {
 				return fmt.Errorf("[%d]: want an object, got %s", i, jsonType(e))
 			}
 			for _, k := range sortedKeys(item) {
-				ft, ok := lineItemFields[k]
+				ft, ok := lineItemLabels[k]
 				if !ok {
 					return fmt.Errorf("[%d].%s: not a line item field", i, k)
 				}

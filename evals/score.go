@@ -91,35 +91,61 @@ const (
 type fieldKind struct {
 	name string
 	kind Kind
+	// label is the form its label takes in dataset.jsonl (checked when a
+	// dataset is read).
+	label fieldType
 }
 
-// fieldKinds lists the fields of each corpus schema in schema order with
-// their comparison kind. Line item subfields are named "line_items.<key>".
+// fieldKinds is the corpus label format (../shared/corpus/README.md, 1.2
+// and 1.3): the fields of each corpus schema in schema order, how they
+// are compared and how their labels are written. Line item subfields are
+// named "line_items.<key>". It is the one table of the format here; the
+// extraction schemas (extract/schemas) use the same names.
 var fieldKinds = map[string][]fieldKind{
 	SchemaInvoice: {
-		{"vendor_name", KindName},
-		{"vendor_vat_id", KindID},
-		{"customer_name", KindName},
-		{"invoice_number", KindNumber},
-		{"issue_date", KindDate},
-		{"due_date", KindDate},
-		{"currency", KindCode},
-		{"net_amount", KindDecimal},
-		{"tax_amount", KindDecimal},
-		{"total_amount", KindDecimal},
-		{"iban", KindID},
-		{"line_items", KindLineItems},
-		{"line_items.description", KindText},
-		{"line_items.quantity", KindDecimal},
-		{"line_items.unit_price", KindDecimal},
-		{"line_items.amount", KindDecimal},
+		{"vendor_name", KindName, tString},
+		{"vendor_vat_id", KindID, tID},
+		{"customer_name", KindName, tString},
+		{"invoice_number", KindNumber, tString},
+		{"issue_date", KindDate, tDate},
+		{"due_date", KindDate, tDate},
+		{"currency", KindCode, tCurrency},
+		{"net_amount", KindDecimal, tMoney},
+		{"tax_amount", KindDecimal, tMoney},
+		{"total_amount", KindDecimal, tMoney},
+		{"iban", KindID, tID},
+		{"line_items", KindLineItems, tLineItems},
+		{"line_items.description", KindText, tString},
+		{"line_items.quantity", KindDecimal, tDecimal},
+		{"line_items.unit_price", KindDecimal, tMoney},
+		{"line_items.amount", KindDecimal, tMoney},
 	},
 	SchemaNDA: {
-		{"effective_date", KindDate},
-		{"jurisdiction", KindName},
-		{"parties", KindNameSet},
-		{"term", KindTerm},
+		{"effective_date", KindDate, tDate},
+		{"jurisdiction", KindName, tString},
+		{"parties", KindNameSet, tStringList},
+		{"term", KindTerm, tString},
 	},
+}
+
+// labelTypes returns how a schema's top-level labels (list "" ) or a
+// list's element fields (list "line_items") are written.
+func labelTypes(schema, list string) (map[string]fieldType, bool) {
+	fks, ok := fieldKinds[schema]
+	if !ok {
+		return nil, false
+	}
+	out := map[string]fieldType{}
+	for _, f := range fks {
+		name, sub, isSub := strings.Cut(f.name, ".")
+		switch {
+		case list == "" && !isSub:
+			out[name] = f.label
+		case list != "" && isSub && name == list:
+			out[sub] = f.label
+		}
+	}
+	return out, true
 }
 
 // schemaOrder is the order in which schemas' fields are listed in metrics.

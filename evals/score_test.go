@@ -161,19 +161,24 @@ func TestEqual(t *testing.T) {
 	}
 }
 
-func TestKindOfCoversTheLoaderSchemas(t *testing.T) {
-	// Every field the dataset loader accepts must have a comparator.
-	for schema, fields := range schemas {
-		for f := range fields {
-			if _, ok := KindOf(schema, f); !ok {
-				t.Errorf("%s.%s has no comparison kind", schema, f)
-			}
+// The loader's label types and the comparison kinds are one table: every
+// field the loader accepts has a comparator, and the reverse.
+func TestLabelTypes(t *testing.T) {
+	top, ok := labelTypes(SchemaInvoice, "")
+	if !ok || len(top) != 12 || top["total_amount"] != tMoney || top["line_items"] != tLineItems {
+		t.Errorf("invoice labels %v", top)
+	}
+	items, _ := labelTypes(SchemaInvoice, "line_items")
+	if len(items) != 4 || items["quantity"] != tDecimal || items["amount"] != tMoney {
+		t.Errorf("line item labels %v", items)
+	}
+	for f := range top {
+		if _, ok := KindOf(SchemaInvoice, f); !ok {
+			t.Errorf("%s has no comparison kind", f)
 		}
 	}
-	for f := range lineItemFields {
-		if _, ok := KindOf(SchemaInvoice, "line_items."+f); !ok {
-			t.Errorf("line_items.%s has no comparison kind", f)
-		}
+	if _, ok := labelTypes("passport", ""); ok {
+		t.Error("an unknown schema has labels")
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/extractor-dev/extractor/internal/httpretry"
+	"github.com/extractor-dev/extractor/internal/openaiclient"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/prompts"
 	"github.com/extractor-dev/extractor/tracing"
@@ -169,20 +170,9 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	if cfg.ToolChoice != "function" && cfg.ToolChoice != "required" {
 		return nil, fmt.Errorf("extract: tool choice %q: want function or required", cfg.ToolChoice)
 	}
-	var oc openai.ClientConfig
-	if cfg.Azure {
-		oc = openai.DefaultAzureConfig(cfg.APIKey, cfg.BaseURL)
-		if cfg.APIVersion != "" {
-			oc.APIVersion = cfg.APIVersion
-		}
-	} else {
-		oc = openai.DefaultConfig(cfg.APIKey)
-		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	}
-	hc := NewHTTPClient(cfg.RequestTimeout)
-	hc.Transport = tracing.HTTPTransport(hc.Transport, cfg.TracerProvider) // a span per HTTP try
-	oc.HTTPClient = httpretry.NewDoer(hc, cfg.Retry)
-	l := &LLM{cfg: cfg, client: openai.NewClientWithConfig(oc), tools: map[string]*tool{}, countScale: 1}
+	client := openaiclient.New(openaiclient.Config{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Azure: cfg.Azure, APIVersion: cfg.APIVersion,
+		Timeout: cfg.RequestTimeout, Retry: cfg.Retry, TracerProvider: cfg.TracerProvider})
+	l := &LLM{cfg: cfg, client: client, tools: map[string]*tool{}, countScale: 1}
 	var err error
 	if l.system, err = prompts.Get("extract_system"); err != nil {
 		return nil, err
@@ -217,6 +207,12 @@ func (l *LLM) PromptVersion() string { return l.promptVersion }
 
 // Model returns the configured model name.
 func (l *LLM) Model() string { return l.cfg.Model }
+
+// VersionDetails names the prompt and model for a run's versions
+// (pipeline.VersionDetails).
+func (l *LLM) VersionDetails() map[string]string {
+	return map[string]string{"prompt": l.promptVersion, "model": l.cfg.Model}
+}
 
 func (l *LLM) tool(s pipeline.Schema) (*tool, error) {
 	key := s.Hash()

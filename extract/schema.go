@@ -66,6 +66,7 @@ type yamlField struct {
 	Name        string      `yaml:"name"`
 	Type        string      `yaml:"type"`
 	Required    bool        `yaml:"required"`
+	Key         bool        `yaml:"key"`
 	Description string      `yaml:"description"`
 	Enum        []string    `yaml:"enum"`
 	Pattern     string      `yaml:"pattern"`
@@ -146,7 +147,7 @@ func convertFields(in []yamlField, path string, nested bool, fail func(string, s
 		if !slices.Contains(fieldTypes, t) {
 			return nil, fail(p+".type", "field %s: type %q: want one of %s", yf.Name, yf.Type, typeList())
 		}
-		spec := pipeline.FieldSpec{Name: yf.Name, Type: t, Required: yf.Required, Description: strings.TrimSpace(yf.Description), Enum: yf.Enum, Pattern: yf.Pattern}
+		spec := pipeline.FieldSpec{Name: yf.Name, Type: t, Required: yf.Required, Key: yf.Key, Description: strings.TrimSpace(yf.Description), Enum: yf.Enum, Pattern: yf.Pattern}
 		switch {
 		case t == pipeline.TypeEnum && len(yf.Enum) == 0:
 			return nil, fail(p+".type", "field %s: an enum needs enum values", yf.Name)

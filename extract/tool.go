@@ -2,15 +2,14 @@ package extract
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
+	"github.com/extractor-dev/extractor/internal/schemaerr"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
@@ -186,28 +185,9 @@ func (t *tool) check(arguments string) (map[string]any, []string) {
 // violations flattens a validation error into one line per leaf problem.
 func violations(ve *jsonschema.ValidationError) []string {
 	var out []string
-	p := message.NewPrinter(language.English)
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			var ptr strings.Builder
-			for _, tok := range e.InstanceLocation {
-				ptr.WriteByte('/')
-				ptr.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
-			}
-			loc := ptr.String()
-			if loc == "" {
-				loc = "/"
-			}
-			out = append(out, fmt.Sprintf("%s: %s", loc, e.ErrorKind.LocalizedString(p)))
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
+	for _, l := range schemaerr.Leaves(ve) {
+		out = append(out, cmp.Or(l.Pointer, "/")+": "+l.Detail)
 	}
-	walk(ve)
-	sort.Strings(out)
 	return out
 }
 

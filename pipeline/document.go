@@ -1,8 +1,17 @@
-// Package pipeline owns the domain types that flow through extractor
-// (documents, pages, lines) and, as later steps land, the step helper, the
-// batch runner and the interfaces it consumes (Parser, Extractor, Embedder,
-// Store). It does not parse PDFs, call models or talk to databases: those are
-// the jobs of the packages that implement its interfaces.
+// Package pipeline owns the domain: the types that flow through extractor
+// (Document, Page, Line, Chunk, Schema, Extraction, Field, Issue, the
+// ResultLine a run writes per document, Run, StepRecord), the error kinds
+// every layer shares (ErrInvalid, ErrNotFound, ...), and the machinery
+// that takes documents through the steps in a fixed order: the Runner and
+// its step helper (span, content-addressed cache, step record), the Batch
+// that runs a run's documents in input order, chunking, the run
+// directory, and the interfaces it consumes (Parser, Extractor,
+// Validator, Embedder, Store, Recorder, Cache).
+//
+// It does not parse files, call models, embed or talk to databases: those
+// are the jobs of the packages that implement its interfaces (extract/pdf,
+// extract, embed, store). It reads no configuration. Reading what runs
+// left behind (lineage, diff) is the history package's.
 package pipeline
 
 import (

@@ -1,9 +1,6 @@
 package pipeline
 
-import (
-	"context"
-	"errors"
-)
+import "errors"
 
 // Error kinds the layers branch on, declared once (as wtf's error.go
 // does). Packages wrap them (with %w, or with Kind for a sentinel of their
@@ -42,12 +39,12 @@ func (e *kindError) Unwrap() error { return e.kind }
 
 // Retryable reports whether a failed document or job may succeed when done
 // again later without any change (like pgconn's SafeToRetry): a dependency
-// was unavailable, or the work ran out of time. A document that cannot be
-// read, a model that gave no valid answer after its re-asks, an invalid
-// request: those fail the same way again, and are not retried.
+// was unavailable (a provider's 429 or 5xx after the transport's own
+// retries, a model that ran out of its budget, the database). A document
+// that cannot be read or takes too long to parse, a model that gave no
+// valid answer after its re-asks, an invalid request: those fail the same
+// way again, and are not retried. (Work cut short by its caller's deadline
+// or cancellation is interrupted, not failed: its caller decides.)
 func Retryable(err error) bool {
-	if err == nil || errors.Is(err, ErrInvalid) {
-		return false
-	}
-	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	return err != nil && errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrInvalid)
 }

@@ -17,7 +17,7 @@ func TestKindAndRetryable(t *testing.T) {
 		{errors.New("malformed"), false},
 		{fmt.Errorf("%w: HTTP 503", errProvider), true},
 		{&StepError{Step: StepExtract, Err: fmt.Errorf("%w: HTTP 429", errProvider)}, true},
-		{&StepError{Step: StepParse, Err: context.DeadlineExceeded}, true},
+		{&StepError{Step: StepParse, Err: context.DeadlineExceeded}, false},
 		{fmt.Errorf("%w: unknown field", ErrInvalid), false},
 		{fmt.Errorf("%w: %w", ErrInvalid, ErrUnavailable), false},
 	} {

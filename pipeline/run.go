@@ -201,11 +201,15 @@ func (d *RunDir) Record(rec StepRecord) error {
 	return err
 }
 
-// AddResult appends one document's result line (JSON without newline).
-func (d *RunDir) AddResult(line []byte) error {
+// AddResult appends one document's result line (a ResultLog).
+func (d *RunDir) AddResult(_ context.Context, line ResultLine) error {
+	b, err := json.Marshal(line)
+	if err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, err := d.results.Write(append(bytes.TrimRight(line, "\n"), '\n'))
+	_, err = d.results.Write(append(b, '\n'))
 	return err
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -17,9 +18,10 @@ func TestRunDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Record(StepRecord{RunID: run.ID, Step: "parse", DocumentID: "d1"})
-	d.AddResult([]byte(`{"file":"/a.pdf","status":"ok"}`))
-	d.AddResult([]byte(`{"file":"/b.pdf","status":"failed"}` + "\n"))
-	d.AddResult([]byte(`{"file":"/c.pdf","status":"interrupted"}`))
+	ctx := context.Background()
+	d.AddResult(ctx, ResultLine{File: "/a.pdf", Status: "ok"})
+	d.AddResult(ctx, ResultLine{File: "/b.pdf", Status: "failed"})
+	d.AddResult(ctx, ResultLine{File: "/c.pdf", Status: "interrupted"})
 	d.Close()
 
 	// Resume: reopen, see what is finished, append.
@@ -31,7 +33,7 @@ func TestRunDir(t *testing.T) {
 	if err != nil || len(done) != 2 || done["/a.pdf"] != "ok" || done["/b.pdf"] != "failed" {
 		t.Errorf("finished = %v, %v (interrupted documents are not finished)", done, err)
 	}
-	d2.AddResult([]byte(`{"file":"/c.pdf","status":"ok"}`))
+	d2.AddResult(ctx, ResultLine{File: "/c.pdf", Status: "ok"})
 	got.Status = "finished"
 	d2.WriteManifest(got)
 	d2.Close()

@@ -468,3 +468,31 @@ func FileHash(path string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// VersionDetails is what an extractor may add to a run's versions besides
+// its Version: the parts a reader looks for by name (the prompt and model
+// of an LLM).
+type VersionDetails interface {
+	VersionDetails() map[string]string
+}
+
+// Versions names everything that shapes the runner's outputs, by key:
+// parser, chunker, extractor (and its details: prompt, model), second,
+// validator, schema (name@version#hash) and embedder. A run records them
+// in its manifest; the caller adds its own code version.
+func (r *Runner) Versions() map[string]string {
+	v := map[string]string{"parser": r.Parser.Version(), "chunker": r.Chunking.Key(), "extractor": r.Extractor.Version(),
+		"validator": r.Validator.Version(), "schema": fmt.Sprintf("%s@%s#%s", r.Schema.Name, r.Schema.Version, r.Schema.Hash()[:12])}
+	if d, ok := r.Extractor.(VersionDetails); ok {
+		for k, x := range d.VersionDetails() {
+			v[k] = x
+		}
+	}
+	if r.Second != nil {
+		v["second"] = r.Second.Version()
+	}
+	if r.Embedder != nil {
+		v["embedder"] = r.Embedder.Version()
+	}
+	return v
+}

@@ -26,10 +26,13 @@ const (
 
 // FieldSpec declares one field of a schema.
 type FieldSpec struct {
-	Name        string    `json:"name"`
-	Type        FieldType `json:"type"`
-	Required    bool      `json:"required,omitempty"`
-	Description string    `json:"description,omitempty"`
+	Name     string    `json:"name"`
+	Type     FieldType `json:"type"`
+	Required bool      `json:"required,omitempty"`
+	// Key fields are the few a reader checks first (vendor, number, date,
+	// total): the columns of tables and summaries.
+	Key         bool   `json:"key,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Enum lists the allowed values of an enum field.
 	Enum []string `json:"enum,omitempty"`
 	// Pattern is a regular expression the normalized value must match.

@@ -62,5 +62,5 @@ step "extractor eval --dataset testdata/invoices --html .local/demo/eval.html"
 $x eval --dataset testdata/invoices --html .local/demo/eval.html --out .local/demo/eval.json | sed -n '1,/^$/p'
 printf 'The whole report: .local/demo/eval.html (field table: extractor eval --dataset testdata/invoices)\n'
 
-printf '\nRuns, traces and lineage: bin/extractor runs; bin/extractor traces list; bin/extractor lineage FILE\n'
+printf '\nRuns, traces and lineage: bin/extractor runs; bin/extractor traces list; bin/extractor lineage synth-0001.pdf total_amount\n'
 exit "$status"

@@ -12,15 +12,13 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
+	"github.com/extractor-dev/extractor/internal/schemaerr"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
@@ -73,24 +71,9 @@ func parseOptions(b []byte) (Options, error) {
 // fieldErrors flattens a validation error into its leaves, by JSON pointer.
 func fieldErrors(ve *jsonschema.ValidationError) []FieldError {
 	var out []FieldError
-	p := message.NewPrinter(language.English)
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			var ptr strings.Builder
-			for _, tok := range e.InstanceLocation {
-				ptr.WriteByte('/')
-				ptr.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
-			}
-			out = append(out, FieldError{Pointer: ptr.String(), Detail: e.ErrorKind.LocalizedString(p)})
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
+	for _, l := range schemaerr.Leaves(ve) {
+		out = append(out, FieldError{Pointer: l.Pointer, Detail: l.Detail})
 	}
-	walk(ve)
-	sort.Slice(out, func(i, j int) bool { return out[i].Pointer+out[i].Detail < out[j].Pointer+out[j].Detail })
 	return out
 }
 
@@ -190,16 +173,6 @@ func bodyError(err error) error {
 	return fmt.Errorf("%w: reading the body: %v", ErrInvalid, err)
 }
 
-// resultHead is what the server reads of a result line.
-type resultHead struct {
-	Status string `json:"status"`
-	Usage  struct {
-		InputTokens  int     `json:"input_tokens"`
-		OutputTokens int     `json:"output_tokens"`
-		CostUSD      float64 `json:"cost_usd"`
-	} `json:"usage"`
-}
-
 func (s *Server) postExtraction(w http.ResponseWriter, r *http.Request, _ Principal) error {
 	u, o, err := s.readUpload(w, r)
 	if err != nil {
@@ -209,14 +182,8 @@ func (s *Server) postExtraction(w http.ResponseWriter, r *http.Request, _ Princi
 	if err != nil {
 		return err
 	}
-	var head resultHead
-	if err := json.Unmarshal(line, &head); err == nil {
-		s.metrics.Extraction("sync", head.Status, head.Usage.InputTokens, head.Usage.OutputTokens, head.Usage.CostUSD)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(append(bytes.TrimRight(line, "\n"), '\n'))
-	return err
+	s.metrics.Extraction("sync", line.Status, line.Usage.InputTokens, line.Usage.OutputTokens, line.Usage.CostUSD)
+	return writeJSON(w, http.StatusOK, line)
 }
 
 // idempotencyKeyPattern: printable ASCII, 1-255 characters.

@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extractor-dev/extractor/pipeline"
 )
 
 // apiFakes implements the server's interfaces in memory.
@@ -29,7 +31,7 @@ type apiFakes struct {
 	jobs      map[int64]Job
 	idem      map[string]int64
 	idemHash  map[string]string
-	extract   func(ctx context.Context, u Upload, o Options) (json.RawMessage, error)
+	extract   func(ctx context.Context, u Upload, o Options) (pipeline.ResultLine, error)
 	pages     int
 	pagesErr  error
 	notReady  error
@@ -54,11 +56,11 @@ func (f *apiFakes) Authenticate(_ context.Context, token string) (Principal, err
 	return Principal{}, ErrUnauthorized
 }
 
-func (f *apiFakes) Extract(ctx context.Context, u Upload, o Options) (json.RawMessage, error) {
+func (f *apiFakes) Extract(ctx context.Context, u Upload, o Options) (pipeline.ResultLine, error) {
 	if f.extract != nil {
 		return f.extract(ctx, u, o)
 	}
-	return json.RawMessage(fmt.Sprintf(`{"run_id":"r1","document_id":%q,"file":"upload:%s","status":"ok","usage":{"input_tokens":10,"output_tokens":2,"cost_usd":0.001}}`, u.SHA256, u.Name)), nil
+	return mustLine(fmt.Sprintf(`{"run_id":"r1","document_id":%q,"file":"upload:%s","status":"ok","usage":{"input_tokens":10,"output_tokens":2,"cost_usd":0.001}}`, u.SHA256, u.Name)), nil
 }
 
 func (f *apiFakes) Submit(_ context.Context, p Principal, key string, u Upload, o Options) (Job, bool, error) {
@@ -93,22 +95,22 @@ func (f *apiFakes) Job(_ context.Context, id int64) (Job, error) {
 	return j, nil
 }
 
-func (f *apiFakes) Document(_ context.Context, id string) (any, error) {
+func (f *apiFakes) Document(_ context.Context, id string) (Document, error) {
 	if id == "known" {
-		return map[string]string{"id": id}, nil
+		return Document{ID: id}, nil
 	}
-	return nil, fmt.Errorf("%w: document %s", ErrNotFound, id)
+	return Document{}, fmt.Errorf("%w: document %s", ErrNotFound, id)
 }
 
-func (f *apiFakes) Run(_ context.Context, id string) (any, error) {
+func (f *apiFakes) Run(_ context.Context, id string) (RunView, error) {
 	if id == "broken" {
-		return nil, errors.New("pq: secret internal detail")
+		return RunView{}, errors.New("pq: secret internal detail")
 	}
-	return nil, fmt.Errorf("%w: run %s", ErrNotFound, id)
+	return RunView{}, fmt.Errorf("%w: run %s", ErrNotFound, id)
 }
 
-func (f *apiFakes) Search(_ context.Context, req SearchRequest) (any, error) {
-	return map[string]any{"hits": []any{}, "query": req.Query}, nil
+func (f *apiFakes) Search(_ context.Context, req SearchRequest) (SearchResults, error) {
+	return SearchResults{Hits: []SearchHit{}}, nil
 }
 
 func (f *apiFakes) Ready(context.Context) error { return f.notReady }
@@ -274,9 +276,9 @@ func TestErrorStatuses(t *testing.T) {
 			return call{method: "GET", path: "/readyz"}
 		}, status: 503, slug: "unavailable"},
 		{name: "deadline", fakes: func(f *apiFakes) {
-			f.extract = func(ctx context.Context, u Upload, o Options) (json.RawMessage, error) {
+			f.extract = func(ctx context.Context, u Upload, o Options) (pipeline.ResultLine, error) {
 				<-ctx.Done()
-				return nil, ctx.Err()
+				return pipeline.ResultLine{}, ctx.Err()
 			}
 		}, config: func(c *Config) { c.RequestTimeout = 50 * time.Millisecond }, call: func(t *testing.T) call {
 			b, ct := upload(t, pdf, "slow.pdf", "")
@@ -426,9 +428,9 @@ func TestExtractionAndJobs(t *testing.T) {
 func TestServerSpans(t *testing.T) {
 	f := newAPIFakes()
 	var handlerTrace string
-	f.extract = func(ctx context.Context, u Upload, o Options) (json.RawMessage, error) {
+	f.extract = func(ctx context.Context, u Upload, o Options) (pipeline.ResultLine, error) {
 		handlerTrace = spanTraceID(ctx)
-		return json.RawMessage(`{"status":"ok"}`), nil
+		return mustLine(`{"status":"ok"}`), nil
 	}
 	s, _ := newAPIServer(t, f, nil)
 	b, ct := upload(t, []byte(samplePDF), "a.pdf", "")
@@ -494,9 +496,9 @@ func spanTraceID(ctx context.Context) string {
 func TestUploadNamesAreData(t *testing.T) {
 	f := newAPIFakes()
 	var got string
-	f.extract = func(_ context.Context, u Upload, _ Options) (json.RawMessage, error) {
+	f.extract = func(_ context.Context, u Upload, _ Options) (pipeline.ResultLine, error) {
 		got = u.Name
-		return json.RawMessage(`{"status":"ok"}`), nil
+		return mustLine(`{"status":"ok"}`), nil
 	}
 	s, _ := newAPIServer(t, f, nil)
 	name := strings.Repeat("ä", 300) + ".pdf"
@@ -542,4 +544,13 @@ func TestSlowBodyMeetsTheDeadline(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Errorf("status %d: %s", resp.StatusCode, b)
 	}
+}
+
+// mustLine reads a result line written as JSON.
+func mustLine(s string) pipeline.ResultLine {
+	var l pipeline.ResultLine
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		panic(err)
+	}
+	return l
 }

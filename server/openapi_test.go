@@ -528,36 +528,30 @@ func openAPIResultLine(ctx context.Context, u Upload, failed bool) json.RawMessa
 	return append(b, '\n')
 }
 
-func (f openAPIFakes) Extract(ctx context.Context, u Upload, o Options) (json.RawMessage, error) {
+func (f openAPIFakes) Extract(ctx context.Context, u Upload, o Options) (pipeline.ResultLine, error) {
 	if f.extract != nil {
 		return f.extract(ctx, u, o)
 	}
-	return openAPIResultLine(ctx, u, strings.HasPrefix(u.Name, "scanned")), nil
+	return mustLine(string(openAPIResultLine(ctx, u, strings.HasPrefix(u.Name, "scanned")))), nil
 }
 
-func (f openAPIFakes) Document(_ context.Context, id string) (any, error) {
+func (f openAPIFakes) Document(_ context.Context, id string) (Document, error) {
 	if id != openAPIDocID {
-		return nil, fmt.Errorf("%w: document %q", ErrNotFound, id)
+		return Document{}, fmt.Errorf("%w: document %q", ErrNotFound, id)
 	}
-	// store.DocumentInfo as JSON (server must not import store; the
-	// real shape is checked against this document by cmd/extractor's
-	// TestServeConformsToOpenAPI).
-	x, err := json.Marshal(openAPIExtraction(id))
-	if err != nil {
-		return nil, err
-	}
-	return json.RawMessage(fmt.Sprintf(`{"id":%q,"source":"upload:inv.pdf","size":48213,"parser":"pdf/1","pages":2,"text_pages":2,`+
-		`"status":"ok","meta":{"producer":"LibreOffice"},"warnings":[],"last_run_id":%q,"first_seen":"2026-01-15T09:30:00Z",`+
-		`"last_seen":"2026-01-15T09:30:00Z","chunks":3,"extractions":[{"id":7,"run_id":%q,"schema":"invoice","schema_version":"1",`+
-		`"extractor_version":"llm/1","created":"2026-01-15T09:30:00Z","extraction":%s}]}`, id, openAPIRunID, openAPIRunID, x)), nil
+	t := openAPITime
+	return Document{ID: id, Source: "upload:inv.pdf", Size: 48213, Parser: "pdf/1", Pages: 2, TextPages: 2, Status: "ok",
+		Meta: map[string]string{"producer": "LibreOffice"}, Warnings: []string{}, LastRunID: openAPIRunID, FirstSeen: t, LastSeen: t,
+		Chunks: 3, Extractions: []DocumentExtraction{{ID: 7, RunID: openAPIRunID, Schema: "invoice", SchemaVersion: "1",
+			ExtractorVersion: "llm/1", Created: t, Extraction: openAPIExtraction(id)}}}, nil
 }
 
-func (f openAPIFakes) Run(ctx context.Context, id string) (any, error) {
+func (f openAPIFakes) Run(ctx context.Context, id string) (RunView, error) {
 	if id == "broken" {
-		return nil, fmt.Errorf("pq: secret internal detail")
+		return RunView{}, fmt.Errorf("pq: secret internal detail")
 	}
 	if id != openAPIRunID {
-		return nil, fmt.Errorf("%w: run %q", ErrNotFound, id)
+		return RunView{}, fmt.Errorf("%w: run %q", ErrNotFound, id)
 	}
 	finished := openAPITime.Add(2 * time.Second)
 	run := pipeline.Run{ID: id, Started: openAPITime, Finished: &finished, Status: "finished", Inputs: []string{"upload:inv.pdf"},
@@ -567,37 +561,22 @@ func (f openAPIFakes) Run(ctx context.Context, id string) (any, error) {
 		Spans:    map[string]int64{"ended": 12, "exported": 12, "dropped": 0},
 		Spent:    pipeline.Usage{InputTokens: 1200, OutputTokens: 80, Attempts: 1, CostUSD: 0.0003, Prices: "2025-06"}}
 	steps := []pipeline.StepRecord{{RunID: id, DocumentID: openAPIDocID, File: "upload:inv.pdf", Step: "parse", StepVersion: "pdf/1",
-		InputHash: "ab12", Key: "parse/pdf/1/ab12", OutputHash: "cd34", Start: openAPITime, DurationMS: 12.5,
-		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"}}
+		Inputs: map[string]string{"file": openAPIDocID}, InputHash: "ab12", Key: "parse/pdf/1/ab12", OutputHash: "cd34", Start: openAPITime,
+		DurationMS: 12.5, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"}}
 	u := Upload{Name: "inv.pdf", SHA256: openAPIDocID}
-	return struct {
-		Run     pipeline.Run          `json:"run"`
-		Steps   []pipeline.StepRecord `json:"steps"`
-		Results []json.RawMessage     `json:"results"`
-	}{run, steps, []json.RawMessage{openAPIResultLine(ctx, u, false), openAPIResultLine(ctx, u, true)}}, nil
+	var lines []pipeline.ResultLine
+	for _, failed := range []bool{false, true} {
+		var l pipeline.ResultLine
+		if err := json.Unmarshal(openAPIResultLine(ctx, u, failed), &l); err != nil {
+			return RunView{}, err
+		}
+		lines = append(lines, l)
+	}
+	return RunView{Run: run, Steps: steps, Results: lines}, nil
 }
 
-// openAPISearchHit is cmd/extractor's searchHit.
-type openAPISearchHit struct {
-	Rank           int     `json:"rank"`
-	ChunkID        string  `json:"chunk_id"`
-	DocumentID     string  `json:"document_id"`
-	Source         string  `json:"source"`
-	Page           int     `json:"page"`
-	FirstLine      int     `json:"first_line"`
-	LastLine       int     `json:"last_line"`
-	Score          float64 `json:"score"`
-	VectorRank     int     `json:"vector_rank"`
-	VectorDistance float64 `json:"vector_distance"`
-	TextRank       int     `json:"text_rank"`
-	TextScore      float64 `json:"text_score"`
-	Text           string  `json:"text"`
-}
-
-func (f openAPIFakes) Search(_ context.Context, req SearchRequest) (any, error) {
-	return struct {
-		Hits []openAPISearchHit `json:"hits"`
-	}{[]openAPISearchHit{{Rank: 1, ChunkID: openAPIDocID[:12] + "-0003", DocumentID: openAPIDocID, Source: "upload:inv.pdf",
+func (f openAPIFakes) Search(_ context.Context, req SearchRequest) (SearchResults, error) {
+	return SearchResults{Hits: []SearchHit{{Rank: 1, ChunkID: openAPIDocID[:12] + "-0003", DocumentID: openAPIDocID, Source: "upload:inv.pdf",
 		Page: 1, FirstLine: 4, LastLine: 9, Score: 0.0325, VectorRank: 1, VectorDistance: 0.21, TextRank: 2, TextScore: 0.08,
 		Text: "Late payment fee: 2% per month"}}}, nil
 }
@@ -645,9 +624,9 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	limited, _ := newServer(nil, func(c *Config) { c.RatePerSecond, c.Burst = 1, 1 })
 	notReady, _ := newServer(func(f *apiFakes) { f.notReady = fmt.Errorf("migrations behind") }, nil)
 	slow, _ := newServer(func(f *apiFakes) {
-		f.extract = func(ctx context.Context, u Upload, o Options) (json.RawMessage, error) {
+		f.extract = func(ctx context.Context, u Upload, o Options) (pipeline.ResultLine, error) {
 			<-ctx.Done()
-			return nil, ctx.Err()
+			return pipeline.ResultLine{}, ctx.Err()
 		}
 	}, func(c *Config) { c.RequestTimeout = 50 * time.Millisecond })
 

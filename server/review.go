@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/extractor-dev/extractor/evals"
 	"github.com/extractor-dev/extractor/pipeline"
@@ -24,13 +23,13 @@ type Review interface {
 // ResultRow is one document's result in a run: the line 'extractor run'
 // wrote for it, and its main facts.
 type ResultRow struct {
-	DocumentID string          `json:"document_id"`
-	File       string          `json:"file"`
-	Status     string          `json:"status"`
-	DurationMS int64           `json:"duration_ms"`
-	CostUSD    float64         `json:"cost_usd"`
-	TraceID    string          `json:"trace_id"`
-	Line       json.RawMessage `json:"line"`
+	DocumentID string              `json:"document_id"`
+	File       string              `json:"file"`
+	Status     string              `json:"status"`
+	DurationMS int64               `json:"duration_ms"`
+	CostUSD    float64             `json:"cost_usd"`
+	TraceID    string              `json:"trace_id"`
+	Line       pipeline.ResultLine `json:"line"`
 }
 
 // DocumentView is a stored document with its pages (lines with their

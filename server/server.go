@@ -64,7 +64,7 @@ type Authenticator interface {
 // Extractor runs the pipeline on an upload now and returns the result as
 // one line of 'extractor run' (a JSON object).
 type Extractor interface {
-	Extract(ctx context.Context, u Upload, o Options) (json.RawMessage, error)
+	Extract(ctx context.Context, u Upload, o Options) (pipeline.ResultLine, error)
 }
 
 // Job is an asynchronous extraction.
@@ -101,12 +101,74 @@ type SearchRequest struct {
 	Filters []string `json:"filters,omitempty"`
 }
 
-// Catalog reads what the pipeline stored. Each returns a JSON-encodable
-// value, or ErrNotFound.
+// Catalog reads what the pipeline stored; each returns ErrNotFound for an
+// unknown id.
 type Catalog interface {
-	Document(ctx context.Context, id string) (any, error)
-	Run(ctx context.Context, id string) (any, error)
-	Search(ctx context.Context, req SearchRequest) (any, error)
+	Document(ctx context.Context, id string) (Document, error)
+	Run(ctx context.Context, id string) (RunView, error)
+	Search(ctx context.Context, req SearchRequest) (SearchResults, error)
+}
+
+// Document is a stored document with its extractions, newest first
+// (GET /v1/documents/{id}).
+type Document struct {
+	ID          string               `json:"id"`
+	Source      string               `json:"source"`
+	Size        int64                `json:"size"`
+	Parser      string               `json:"parser"`
+	Pages       int                  `json:"pages"`
+	TextPages   int                  `json:"text_pages"`
+	Status      string               `json:"status"`
+	Meta        map[string]string    `json:"meta"`
+	Warnings    []string             `json:"warnings"`
+	LastRunID   string               `json:"last_run_id"`
+	FirstSeen   time.Time            `json:"first_seen"`
+	LastSeen    time.Time            `json:"last_seen"`
+	Chunks      int                  `json:"chunks"`
+	Extractions []DocumentExtraction `json:"extractions"`
+}
+
+// DocumentExtraction is one stored extraction of a document.
+type DocumentExtraction struct {
+	ID               int64               `json:"id"`
+	RunID            string              `json:"run_id"`
+	Schema           string              `json:"schema"`
+	SchemaVersion    string              `json:"schema_version"`
+	ExtractorVersion string              `json:"extractor_version"`
+	Created          time.Time           `json:"created"`
+	Extraction       pipeline.Extraction `json:"extraction"`
+}
+
+// RunView is a stored run with its step records and result lines
+// (GET /v1/runs/{id}).
+type RunView struct {
+	Run     pipeline.Run          `json:"run"`
+	Steps   []pipeline.StepRecord `json:"steps"`
+	Results []pipeline.ResultLine `json:"results"`
+}
+
+// SearchResults are the hits of a search (POST /v1/search).
+type SearchResults struct {
+	Hits []SearchHit `json:"hits"`
+}
+
+// SearchHit is one chunk found, with where it is and how it scored.
+type SearchHit struct {
+	Rank       int     `json:"rank"`
+	ChunkID    string  `json:"chunk_id"`
+	DocumentID string  `json:"document_id"`
+	Source     string  `json:"source"`
+	Page       int     `json:"page"`
+	FirstLine  int     `json:"first_line"`
+	LastLine   int     `json:"last_line"`
+	Score      float64 `json:"score"`
+	// The score breakdown: rank (0: not in the list) and raw score in
+	// each list.
+	VectorRank     int     `json:"vector_rank"`
+	VectorDistance float64 `json:"vector_distance"`
+	TextRank       int     `json:"text_rank"`
+	TextScore      float64 `json:"text_score"`
+	Text           string  `json:"text"`
 }
 
 // Readiness says whether the server can serve (database reachable,

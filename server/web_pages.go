@@ -55,20 +55,10 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request, p Principal) 
 	return s.render(w, r, http.StatusOK, "upload", layout{Title: "Upload", Active: "upload", User: p.display(), Data: s.uploadView(Options{})})
 }
 
-// uploadHead is what the upload page reads of a result line.
-type uploadHead struct {
-	RunID      string `json:"run_id"`
-	DocumentID string `json:"document_id"`
-	File       string `json:"file"`
-	Status     string `json:"status"`
-	Error      string `json:"error"`
-	TraceID    string `json:"trace_id"`
-}
-
 func (s *Server) postUpload(w http.ResponseWriter, r *http.Request, p Principal) error {
 	u, o, err := s.readUpload(w, r)
 	if err == nil {
-		var line json.RawMessage
+		var line pipeline.ResultLine
 		if line, err = s.cfg.Extractor.Extract(r.Context(), u, o); err == nil {
 			return s.uploaded(w, r, p, line)
 		}
@@ -84,11 +74,7 @@ func (s *Server) postUpload(w http.ResponseWriter, r *http.Request, p Principal)
 
 // uploaded goes to the document page of an extraction's result, or says
 // why there is none.
-func (s *Server) uploaded(w http.ResponseWriter, r *http.Request, p Principal, line json.RawMessage) error {
-	var head uploadHead
-	if err := json.Unmarshal(line, &head); err != nil {
-		return fmt.Errorf("the extraction's result is not JSON: %w", err)
-	}
+func (s *Server) uploaded(w http.ResponseWriter, r *http.Request, p Principal, head pipeline.ResultLine) error {
 	if head.DocumentID != "" {
 		found := head.Status == "ok"
 		if !found {
@@ -466,18 +452,6 @@ type runPage struct {
 }
 
 // resultLine is what the run page reads of a result line.
-type resultLine struct {
-	Error       string `json:"error"`
-	NeedsReview bool   `json:"needs_review"`
-	CacheHits   int    `json:"cache_hits"`
-	Spent       struct {
-		InputTokens  int     `json:"input_tokens"`
-		OutputTokens int     `json:"output_tokens"`
-		Attempts     int     `json:"attempts"`
-		CostUSD      float64 `json:"cost_usd"`
-		Prices       string  `json:"prices"`
-	} `json:"spent"`
-}
 
 func (s *Server) getRunPage(w http.ResponseWriter, r *http.Request, p Principal) error {
 	run, rows, err := s.cfg.Review.RunResults(r.Context(), r.PathValue("id"))
@@ -501,8 +475,7 @@ func (s *Server) getRunPage(w http.ResponseWriter, r *http.Request, p Principal)
 		if slow > 0 && time.Duration(row.DurationMS)*time.Millisecond <= slow {
 			continue
 		}
-		var line resultLine
-		_ = json.Unmarshal(row.Line, &line) // the facts of the row stand without it
+		line := row.Line
 		v.Rows = append(v.Rows, resultView{DocumentID: row.DocumentID, File: row.File, Status: row.Status, Error: line.Error,
 			NeedsReview: line.NeedsReview, Latency: tracing.FormatDuration(time.Duration(row.DurationMS) * time.Millisecond),
 			Slow: slow > 0, TraceID: row.TraceID, CacheHits: line.CacheHits,

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -133,8 +132,8 @@ func sampleReview() *reviewFake {
 		runs: []pipeline.Run{run},
 		results: map[string][]ResultRow{"run1": {
 			{DocumentID: "doc1", File: "inv-<1>.pdf", Status: "ok", DurationMS: 1900, CostUSD: 0.0004, TraceID: traceHex,
-				Line: json.RawMessage(`{"needs_review":true,"spent":{"input_tokens":1500,"output_tokens":300,"attempts":1,"cost_usd":0.0004,"prices":"2026-01"}}`)},
-			{DocumentID: "doc2", File: "broken.pdf", Status: "failed", DurationMS: 40, Line: json.RawMessage(`{"error":"parse: not a PDF (no %PDF header)"}`)},
+				Line: mustLine(`{"needs_review":true,"spent":{"input_tokens":1500,"output_tokens":300,"attempts":1,"cost_usd":0.0004,"prices":"2026-01"}}`)},
+			{DocumentID: "doc2", File: "broken.pdf", Status: "failed", DurationMS: 40, Line: mustLine(`{"error":"parse: not a PDF (no %PDF header)"}`)},
 		}},
 		spans: map[string][]tracing.Span{traceHex: spans},
 	}
@@ -325,12 +324,12 @@ func readAll(r interface{ Read([]byte) (int, error) }) (string, error) {
 func TestUploadPage(t *testing.T) {
 	s, f := newWebServer(t, sampleReview(), nil)
 	var got Options
-	f.extract = func(_ context.Context, u Upload, o Options) (json.RawMessage, error) {
+	f.extract = func(_ context.Context, u Upload, o Options) (pipeline.ResultLine, error) {
 		got = o
 		if u.Name == "fails.pdf" {
-			return json.RawMessage(`{"run_id":"run1","document_id":"gone","file":"upload:fails.pdf","status":"failed","error":"parse: broken xref","trace_id":"` + traceHex + `"}`), nil
+			return mustLine(`{"run_id":"run1","document_id":"gone","file":"upload:fails.pdf","status":"failed","error":"parse: broken xref","trace_id":"` + traceHex + `"}`), nil
 		}
-		return json.RawMessage(`{"run_id":"run1","document_id":"doc1","status":"ok"}`), nil
+		return mustLine(`{"run_id":"run1","document_id":"doc1","status":"ok"}`), nil
 	}
 	b := loggedIn(t, s)
 	rec := b.do("GET", "/ui/", "", nil)

@@ -348,42 +348,28 @@ func (s *Store) Spans(ctx context.Context, traceID string) ([]tracing.Span, erro
 
 // ResultRow is one document's result line in a run.
 type ResultRow struct {
-	RunID      string          `json:"run_id"`
-	DocumentID string          `json:"document_id"`
-	File       string          `json:"file"`
-	Status     string          `json:"status"`
-	DurationMS int64           `json:"duration_ms"`
-	CostUSD    float64         `json:"cost_usd"`
-	TraceID    string          `json:"trace_id"`
-	Line       json.RawMessage `json:"line"`
+	RunID      string              `json:"run_id"`
+	DocumentID string              `json:"document_id"`
+	File       string              `json:"file"`
+	Status     string              `json:"status"`
+	DurationMS int64               `json:"duration_ms"`
+	CostUSD    float64             `json:"cost_usd"`
+	TraceID    string              `json:"trace_id"`
+	Result     pipeline.ResultLine `json:"line"`
 }
 
 // SaveResult keeps a result line (one line of 'extractor run'): saving the
 // same run's document again replaces it.
-func (s *Store) SaveResult(ctx context.Context, line []byte) error {
-	var head struct {
-		RunID      string `json:"run_id"`
-		DocumentID string `json:"document_id"`
-		File       string `json:"file"`
-		Status     string `json:"status"`
-		DurationMS int64  `json:"duration_ms"`
-		TraceID    string `json:"trace_id"`
-		Usage      struct {
-			CostUSD float64 `json:"cost_usd"`
-		} `json:"usage"`
-	}
-	if err := json.Unmarshal(line, &head); err != nil {
-		return invalid("result line: %v", err)
-	}
+func (s *Store) SaveResult(ctx context.Context, head pipeline.ResultLine) error {
 	if head.RunID == "" || head.Status == "" {
 		return invalid("result line without run_id or status")
 	}
-	doc := head.DocumentID
-	if doc == "" {
-		sum := sha256.Sum256([]byte(head.File))
-		doc = "file:" + hex.EncodeToString(sum[:8])
+	line, err := json.Marshal(head)
+	if err != nil {
+		return invalid("result line: %v", err)
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO results (run_id, document_id, file, status, duration_ms, cost_usd, trace_id, line)
+	doc := head.Key()
+	_, err = s.pool.Exec(ctx, `INSERT INTO results (run_id, document_id, file, status, duration_ms, cost_usd, trace_id, line)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (run_id, document_id) DO UPDATE SET file = excluded.file, status = excluded.status,
     duration_ms = excluded.duration_ms, cost_usd = excluded.cost_usd, trace_id = excluded.trace_id, line = excluded.line`,
@@ -421,6 +407,6 @@ const resultColumns = "run_id, document_id, file, status, duration_ms, cost_usd,
 
 func scanResult(r pgx.CollectableRow) (ResultRow, error) {
 	var x ResultRow
-	err := r.Scan(&x.RunID, &x.DocumentID, &x.File, &x.Status, &x.DurationMS, &x.CostUSD, &x.TraceID, &x.Line)
+	err := r.Scan(&x.RunID, &x.DocumentID, &x.File, &x.Status, &x.DurationMS, &x.CostUSD, &x.TraceID, &x.Result)
 	return x, err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -193,7 +194,11 @@ func TestResults(t *testing.T) {
 		`{"run_id":"r1","document_id":"d1","file":"a.pdf","status":"ok","duration_ms":40,"trace_id":"t1","usage":{"cost_usd":0.5}}`,
 		`{"run_id":"r1","document_id":"d1","file":"a.pdf","status":"ok","duration_ms":42,"trace_id":"t1b","usage":{"cost_usd":0.25}}`,
 	} {
-		if err := s.SaveResult(ctx, []byte(line)); err != nil {
+		var l pipeline.ResultLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveResult(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,7 +207,7 @@ func TestResults(t *testing.T) {
 		t.Fatalf("results: %+v %v", rows, err)
 	}
 	row, err := s.Result(ctx, "r1", "d2")
-	if err != nil || row.TraceID != "t2" || row.DurationMS != 5 || !strings.Contains(string(row.Line), `"b.pdf"`) {
+	if err != nil || row.TraceID != "t2" || row.DurationMS != 5 || row.Result.File != "b.pdf" {
 		t.Errorf("result d2: %+v %v", row, err)
 	}
 	if _, err := s.Result(ctx, "r1", "nope"); !errors.Is(err, ErrNotFound) {

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/extract"
+	"github.com/extractor-dev/extractor/server"
 	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
 )
@@ -64,9 +65,9 @@ type askResult struct {
 	Question string          `json:"question"`
 	Answer   *extract.Answer `json:"answer,omitempty"`
 	// Note says why there is no answer (no LLM configured).
-	Note     string      `json:"note,omitempty"`
-	Passages []searchHit `json:"passages"`
-	TraceID  string      `json:"trace_id"`
+	Note     string             `json:"note,omitempty"`
+	Passages []server.SearchHit `json:"passages"`
+	TraceID  string             `json:"trace_id"`
 }
 
 func (m *Main) runAsk(ctx context.Context, question string, f askFlags, mode store.Mode, filter store.Filter) (err error) {
@@ -87,7 +88,7 @@ func (m *Main) runAsk(ctx context.Context, question string, f askFlags, mode sto
 	if f.capture {
 		span.SetAttributes(attribute.String("extractor.ask.question", question))
 	}
-	res := askResult{Question: question, TraceID: span.SpanContext().TraceID().String(), Passages: []searchHit{}}
+	res := askResult{Question: question, TraceID: span.SpanContext().TraceID().String(), Passages: []server.SearchHit{}}
 	hits, note, err := q.retrieve(ctx, question, f.queryFlags, mode, filter)
 	if err == nil {
 		for i, h := range hits {

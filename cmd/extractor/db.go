@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -63,8 +64,12 @@ command that uses the database checks first that it is up to date.`,
 				}
 				v, _ := store.LatestVersion()
 				fmt.Fprintf(m.Stdout, "database schema at version %d (up to date)\nrows:\n", v)
+				nameW, countW := 0, 0
 				for _, t := range store.Tables {
-					fmt.Fprintf(m.Stdout, "  %-13s %9d\n", t, stats.Rows[t])
+					nameW, countW = max(nameW, len(t)), max(countW, len(strconv.FormatInt(stats.Rows[t], 10)))
+				}
+				for _, t := range store.Tables {
+					fmt.Fprintf(m.Stdout, "  %-*s  %*d\n", nameW, t, countW, stats.Rows[t])
 				}
 				for _, ms := range stats.Models {
 					index := "no index yet (built at the end of the next run)"

@@ -192,10 +192,10 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 					required = append(required, fs.Name)
 				}
 			}
-			var sum runSummary
 			prog := m.newProgress(len(files))
-			err = ps.process(ctx, files, f.concurrency, m.Stop, &sum, func(i int, r pipeline.Result, _ pipeline.ResultLine) error {
-				prog.done(r, sum)
+			b := ps.batch(f.concurrency, m.Stop)
+			err = b.Process(ctx, inputsOf(files), func(i int, r pipeline.Result, _ pipeline.ResultLine) error {
+				prog.done(r, b.Counts, b.Spent)
 				o := evals.Outcome{File: r.File, DocumentID: r.Document.ID, TraceID: r.TraceID, RunID: ps.run.ID, Repeat: rep,
 					Required: required, Latency: r.Duration, CacheHits: r.CacheHits()}
 				if r.Extraction != nil {
@@ -222,7 +222,7 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 			prog.finish()
 			ps.ensureIndex(ctx, m.Stderr)
 			status := "finished"
-			if sum.interrupted > 0 {
+			if b.Counts.Interrupted > 0 {
 				status = "interrupted"
 			}
 			if ferr := ps.finish(status); err == nil {
@@ -231,8 +231,8 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 			if err != nil {
 				return err
 			}
-			if sum.interrupted > 0 {
-				return fmt.Errorf("the eval was interrupted: %d documents not done", sum.interrupted)
+			if n := b.Counts.Interrupted; n > 0 {
+				return fmt.Errorf("the eval was interrupted: %d documents not done", n)
 			}
 		}
 	}

@@ -94,7 +94,7 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 	enc := json.NewEncoder(m.Stdout)
 	failed, pages := 0, 0
 	start := time.Now()
-	err = ordered(ctx, len(files), f.concurrency, m.Stop, func(ctx context.Context, i int) parseResult {
+	err = pipeline.Ordered(ctx, len(files), f.concurrency, m.Stop, func(ctx context.Context, i int) parseResult {
 		t0 := time.Now()
 		doc, err := parse(ctx, files[i])
 		return parseResult{path: files[i], doc: doc, err: err, dur: time.Since(t0)}

@@ -35,14 +35,14 @@ func (m *Main) newProgress(total int) *progress {
 	return p
 }
 
-func (p *progress) done(r pipeline.Result, sum runSummary) {
+func (p *progress) done(r pipeline.Result, c pipeline.RunCounts, spent pipeline.Usage) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
 	if p.bar != nil {
-		desc := fmt.Sprintf("ok %d · failed %d", sum.ok, sum.failed)
-		if sum.spent.Attempts > 0 {
-			desc += fmt.Sprintf(" · %d tok · $%.4f", sum.spent.InputTokens+sum.spent.OutputTokens, sum.spent.CostUSD)
+		desc := fmt.Sprintf("ok %d · failed %d", c.OK, c.Failed)
+		if spent.Attempts > 0 {
+			desc += fmt.Sprintf(" · %d tok · $%.4f", spent.InputTokens+spent.OutputTokens, spent.CostUSD)
 		}
 		p.bar.Describe(desc)
 		p.bar.Add(1)

@@ -1,13 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,30 +38,6 @@ func codeVersion() string {
 	return v
 }
 
-type runSummary struct {
-	docs, ok, failed, interrupted, review, cacheHits int
-	spent                                            pipeline.Usage
-}
-
-func (s *runSummary) add(r pipeline.Result) {
-	s.docs++
-	switch r.Status() {
-	case "ok":
-		s.ok++
-		if r.Extraction != nil && r.Extraction.Failed() {
-			s.review++
-		}
-	case "failed":
-		s.failed++
-	default:
-		s.interrupted++
-	}
-	if r.CacheHits() > 0 {
-		s.cacheHits++
-	}
-	s.spent.Add(r.Spent)
-}
-
 // spendSummary says what model calls cost.
 func spendSummary(u pipeline.Usage) string {
 	msg := fmt.Sprintf("%d model calls, %d input + %d output tokens", u.Attempts, u.InputTokens, u.OutputTokens)
@@ -72,28 +50,23 @@ func spendSummary(u pipeline.Usage) string {
 	return msg + ", cost unknown (model not in the price table)"
 }
 
-func (s runSummary) String(d time.Duration, run pipeline.Run) string {
-	msg := fmt.Sprintf("%d documents: %d ok (%d need review), %d failed", s.docs, s.ok, s.review, s.failed)
-	if s.interrupted > 0 {
-		msg += fmt.Sprintf(", %d interrupted", s.interrupted)
+// summary is the line a batch ends with: its counts and spend.
+func summary(c pipeline.RunCounts, spent pipeline.Usage, d time.Duration, run pipeline.Run) string {
+	msg := fmt.Sprintf("%d documents: %d ok (%d need review), %d failed", c.Documents, c.OK, c.Review, c.Failed)
+	if c.Interrupted > 0 {
+		msg += fmt.Sprintf(", %d interrupted", c.Interrupted)
 	}
-	if s.cacheHits > 0 {
-		msg += fmt.Sprintf("; %d from the cache", s.cacheHits)
+	if c.CacheHits > 0 {
+		msg += fmt.Sprintf("; %d from the cache", c.CacheHits)
 	}
-	if s.spent.Attempts > 0 {
-		msg += "; " + spendSummary(s.spent)
+	if spent.Attempts > 0 {
+		msg += "; " + spendSummary(spent)
 	}
 	msg += fmt.Sprintf("; %.1fs; run %s", d.Seconds(), run.ID)
 	if n := run.Spans["dropped"]; n > 0 {
 		msg += fmt.Sprintf("; %d spans dropped", n)
 	}
 	return msg
-}
-
-// record is the result line of one document (pipeline.ResultLine), with
-// the failure's reason as the CLI words it.
-func record(r pipeline.Result, schema pipeline.Schema, runID string) pipeline.ResultLine {
-	return pipeline.NewResultLine(r, schema, runID, reasonOf(r.Err))
 }
 
 // reasonOf is reason, or "" without an error.
@@ -133,10 +106,16 @@ func newResultWriter(format string, out io.Writer, schema pipeline.Schema) *resu
 
 // keyFields are the columns of the table view.
 func (w *resultWriter) keyFields() []string {
-	if w.schema.Name == "invoice" {
-		return []string{"vendor_name", "invoice_number", "issue_date", "total_amount", "currency"}
+	var keys []string
+	for _, f := range w.schema.Fields {
+		if f.Key && f.Type != pipeline.TypeArray {
+			keys = append(keys, f.Name)
+		}
 	}
-	return w.cols[:min(5, len(w.cols))]
+	if len(keys) == 0 {
+		keys = w.cols[:min(5, len(w.cols))]
+	}
+	return keys
 }
 
 func (w *resultWriter) write(l pipeline.ResultLine) error {
@@ -222,19 +201,21 @@ func (w *resultWriter) flush() error {
 	return nil
 }
 
+// issueSummary names the failing issues by code and field: "missing
+// due_date; ungrounded iban, total_amount".
 func issueSummary(issues []pipeline.Issue) string {
-	counts := map[string]int{}
+	byCode := map[string][]string{}
 	for _, i := range issues {
 		if i.Severity == pipeline.SeverityFail {
-			counts[i.Code]++
+			byCode[i.Code] = append(byCode[i.Code], cmp.Or(i.Field, "document"))
 		}
 	}
 	var parts []string
-	for code, n := range counts {
-		parts = append(parts, fmt.Sprintf("%d %s", n, code))
+	for _, code := range slices.Sorted(maps.Keys(byCode)) {
+		fields := slices.Compact(slices.Sorted(slices.Values(byCode[code])))
+		parts = append(parts, code+" "+strings.Join(fields, ", "))
 	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }
 
 func truncate(s string, n int) string {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/extractor-dev/extractor/history"
 	"github.com/extractor-dev/extractor/internal/llmtest"
+	"github.com/extractor-dev/extractor/internal/testenv"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/tracing"
 )
@@ -78,6 +80,14 @@ func TestReviewCommands(t *testing.T) {
 				rows++
 				if !strings.Contains(l, " ok ") || !strings.Contains(l, "0/4") {
 					t.Errorf("row %q: want status ok and 0 of 4 steps from the cache", l)
+				}
+				var hits, steps int
+				if m := regexp.MustCompile(` (\d+)/(\d+) `).FindStringSubmatch(l); m != nil {
+					fmt.Sscan(m[1], &hits)
+					fmt.Sscan(m[2], &steps)
+				}
+				if hits > steps {
+					t.Errorf("row %q: more steps from the cache than steps", l)
 				}
 			}
 		}
@@ -242,4 +252,25 @@ func TestReviewLLM(t *testing.T) {
 	_, r = runOK(t, env, "diff", llm, other)
 	mustContain(t, "diff between models", r.stdout, "model      gpt-4o-mini → gpt-4.1-mini", "extractor  llm/1 model=gpt-4o-mini → gpt-4.1-mini",
 		"extract: llm/1 model=gpt-4o-mini → gpt-4.1-mini; output changed; cache miss")
+}
+
+// The hints make demo ends with work as printed: each command on its last
+// line runs, after the run the demo makes.
+func TestDemoHintsWork(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "scripts", "demo.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`Runs, traces and lineage: ([^\\']+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no hint line in scripts/demo.sh")
+	}
+	env := map[string]string{"EXTRACTOR_STATE": t.TempDir()}
+	runOK(t, env, "run", "--format", "table", testenv.Testdata(t, "invoices"))
+	for _, hint := range strings.Split(string(m[1]), ";") {
+		args := strings.Fields(strings.TrimPrefix(strings.TrimSpace(hint), "bin/extractor "))
+		if r := run(t, env, args...); r.code != 0 {
+			t.Errorf("hint %q: exit %d: %s", hint, r.code, r.stderr)
+		}
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -309,22 +308,11 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 			return nil, fmt.Errorf("creating the run in %s: %w", stateDir, err)
 		}
 	}
-	exporters := m.SpanExporters
-	dbSpans := &laterExporter{}
-	if s.Store {
-		exporters = append(slices.Clip(exporters), dbSpans)
+	if !s.Store {
+		dsn = ""
 	}
-	ps.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: ps.rd.SpanFile(), OTLP: m.otlpProtocol(), ServiceName: "extractor",
-		ServiceVersion: codeVersion(), Exporters: exporters})
-	if err != nil {
-		return nil, fmt.Errorf("tracing: %w", err)
-	}
-	if s.Store {
-		if ps.store, err = openStore(ctx, dsn, s.Search, ps.tp); err != nil {
-			ps.close(context.Background())
-			return nil, err
-		}
-		dbSpans.set(ps.store.SpanExporter())
+	if ps.store, ps.tp, err = m.openTraced(ctx, dsn, s.Search, ps.rd.SpanFile()); err != nil {
+		return nil, err
 	}
 	ex, second, note, err := m.extractors(s, schema, ps.tp)
 	if err != nil {
@@ -352,21 +340,8 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 			ps.runner.Cache = ps.store.Cache() // shared by every process using the database
 		}
 	}
-	ps.run.Versions = map[string]string{
-		"parser": parser.Version(), "chunker": ps.runner.Chunking.Key(), "extractor": ex.Version(),
-		"validator": extract.Checks{}.Version(), "schema": fmt.Sprintf("%s@%s#%s", schema.Name, schema.Version, schema.Hash()[:12]),
-		"code": codeVersion(),
-	}
-	if second != nil {
-		ps.run.Versions["second"] = second.Version()
-	}
-	if ps.embedder != nil {
-		ps.run.Versions["embedder"] = ps.embedder.Version()
-	}
-	if l, ok := ex.(*extract.LLM); ok {
-		ps.run.Versions["prompt"] = l.PromptVersion()
-		ps.run.Versions["model"] = l.Model()
-	}
+	ps.run.Versions = ps.runner.Versions()
+	ps.run.Versions["code"] = codeVersion()
 	if err := ps.rd.WriteManifest(ps.run); err != nil {
 		ps.close(context.Background())
 		return nil, err
@@ -441,28 +416,14 @@ func (ps *pipelineSetup) ensureIndex(ctx context.Context, w io.Writer) {
 // for each result, in input order: adds it to the summary and the run's
 // spend, appends its line to the run's results, then calls emit. After
 // stop, documents not started are recorded as interrupted.
-func (ps *pipelineSetup) process(ctx context.Context, files []string, limit int, stop <-chan struct{}, sum *runSummary, emit func(i int, r pipeline.Result, line pipeline.ResultLine) error) error {
-	return ordered(ctx, len(files), limit, stop, func(ctx context.Context, i int) pipeline.Result {
-		return ps.runner.Process(ctx, files[i])
-	}, func(i int) pipeline.Result {
-		return pipeline.Result{File: files[i], Interrupted: true, Err: errors.New("not started: the run was stopped")}
-	}, func(i int, r pipeline.Result) error {
-		sum.add(r)
-		line := record(r, ps.schema, ps.run.ID)
-		b, err := marshalLine(line)
-		if err != nil {
-			return err
-		}
-		if err := ps.rd.AddResult(b); err != nil {
-			return err
-		}
-		if ps.store != nil {
-			if err := ps.store.SaveResult(ctx, b); err != nil {
-				ps.recs.fail(err) // in the run directory all the same
-			}
-		}
-		return emit(i, r, line)
-	})
+// batch is the run's pipeline.Batch over the given files: each result
+// line goes to the run directory (and the database, when storing).
+func (ps *pipelineSetup) batch(limit int, stop <-chan struct{}) *pipeline.Batch {
+	var log pipeline.ResultLog = ps.rd
+	if ps.recs != nil {
+		log = ps.recs
+	}
+	return &pipeline.Batch{Runner: ps.runner, Log: log, Schema: ps.schema, Limit: limit, Stop: stop, Reason: reason}
 }
 
 func (ps *pipelineSetup) close(ctx context.Context) error {
@@ -614,9 +575,9 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	w.runID = ps.run.ID
 	prog := m.newProgress(len(todo))
 	start := time.Now()
-	var sum runSummary
-	err = ps.process(ctx, todo, f.concurrency, m.Stop, &sum, func(_ int, r pipeline.Result, line pipeline.ResultLine) error {
-		prog.done(r, sum)
+	b := ps.batch(f.concurrency, m.Stop)
+	err = b.Process(ctx, inputsOf(todo), func(_ int, r pipeline.Result, line pipeline.ResultLine) error {
+		prog.done(r, b.Counts, b.Spent)
 		if r.Err != nil && !r.Interrupted {
 			prog.log(fmt.Sprintf("extractor: %s: %s", r.File, reason(r.Err)))
 		}
@@ -628,7 +589,7 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 		err = ferr
 	}
 	status := "finished"
-	if sum.interrupted > 0 {
+	if b.Counts.Interrupted > 0 {
 		status = "interrupted"
 	}
 	if ferr := ps.finish(status); err == nil {
@@ -639,20 +600,29 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 			err = werr
 		}
 	}
-	fmt.Fprintln(m.Stderr, sum.String(time.Since(start), ps.run))
+	fmt.Fprintln(m.Stderr, summary(b.Counts, b.Spent, time.Since(start), ps.run))
 	if resume != nil {
 		c := ps.run.Counts
 		fmt.Fprintf(m.Stderr, "extractor: run %s in all: %d documents: %d ok (%d need review), %d failed, %d not done; %s\n",
 			ps.run.ID, c.Documents, c.OK, c.Review, c.Failed, c.Interrupted, spendSummary(ps.run.Spent))
 	}
-	if sum.interrupted > 0 {
-		fmt.Fprintf(m.Stderr, "extractor: %d documents not done; continue with: extractor run --resume %s\n", sum.interrupted, ps.run.ID)
+	if n := b.Counts.Interrupted; n > 0 {
+		fmt.Fprintf(m.Stderr, "extractor: %d documents not done; continue with: extractor run --resume %s\n", n, ps.run.ID)
 	}
 	if err != nil {
 		return err
 	}
-	if sum.failed > 0 || sum.interrupted > 0 {
+	if b.Counts.Failed > 0 || b.Counts.Interrupted > 0 {
 		return errSomeFailed
 	}
 	return nil
+}
+
+// inputsOf names files as the pipeline's inputs.
+func inputsOf(files []string) []pipeline.Input {
+	out := make([]pipeline.Input, len(files))
+	for i, f := range files {
+		out[i] = pipeline.FileInput(f)
+	}
+	return out
 }

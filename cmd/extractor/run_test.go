@@ -13,6 +13,7 @@ import (
 
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/internal/testenv"
+	"github.com/extractor-dev/extractor/pipeline"
 )
 
 type runLine struct {
@@ -289,5 +290,19 @@ func TestFailureReasonsAreQuoted(t *testing.T) {
 	lines := readLines(t, r.stdout)
 	if len(lines) != 1 || !utf8.ValidString(lines[0].Error) || !strings.Contains(lines[0].Error, `\xff`) {
 		t.Errorf("result line: %q", r.stdout)
+	}
+}
+
+// The table's review column names what to look at, field by field.
+func TestIssueSummaryNamesFields(t *testing.T) {
+	got := issueSummary([]pipeline.Issue{
+		{Field: "vendor_name", Code: pipeline.IssueMissing, Severity: pipeline.SeverityFail},
+		{Field: "due_date", Code: pipeline.IssueMissing, Severity: pipeline.SeverityFail},
+		{Field: "iban", Code: pipeline.IssueUngrounded, Severity: pipeline.SeverityFail},
+		{Code: pipeline.IssueArithmetic, Severity: pipeline.SeverityFail},
+		{Field: "total_amount", Code: pipeline.IssueDisagree, Severity: pipeline.SeverityWarn},
+	})
+	if want := "arithmetic document; missing due_date, vendor_name; ungrounded iban"; got != want {
+		t.Errorf("issueSummary = %q, want %q", got, want)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +16,9 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/pipeline"
+	"github.com/extractor-dev/extractor/server"
 	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
 )
@@ -70,67 +71,36 @@ func (f queryFlags) check() (store.Mode, store.Filter, error) {
 	if f.output != "text" && f.output != "json" {
 		return 0, store.Filter{}, usageError{fmt.Errorf("-o %q: want text or json", f.output)}
 	}
-	filter, err := parseFilters(f.filters)
+	filter, err := store.ParseFilters(f.filters)
+	if err == nil {
+		err = filter.CheckFields(filterFields(filter.Schema))
+	}
 	if err != nil {
-		return 0, store.Filter{}, usageError{err}
+		return 0, store.Filter{}, err
 	}
 	return mode, filter, nil
 }
 
-var (
-	filterRe   = regexp.MustCompile(`^([a-z][a-z0-9_]*)\s*(>=|<=|~|=)\s*(.*)$`)
-	documentRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
-
-// parseFilters turns --filter arguments into a store filter. Values are
-// never written into SQL: the store passes them as parameters.
-func parseFilters(args []string) (store.Filter, error) {
-	var f store.Filter
-	for _, a := range args {
-		m := filterRe.FindStringSubmatch(strings.TrimSpace(a))
-		if m == nil {
-			return f, fmt.Errorf("--filter %q: want NAME=VALUE, NAME~TEXT, NAME=FROM..TO, NAME>=N or NAME<=N (NAME in lower case)", a)
+// filterFields are the field names a filter may name: the scalar fields of
+// its schema, or of every built-in schema when it names none.
+func filterFields(schema string) []string {
+	names := []string{schema}
+	if schema == "" {
+		names = extract.Builtins()
+	}
+	var out []string
+	for _, n := range names {
+		s, err := extract.LoadSchema(n)
+		if err != nil {
+			continue
 		}
-		name, op, value := m[1], m[2], strings.TrimSpace(m[3])
-		if value == "" {
-			return f, fmt.Errorf("--filter %q: no value", a)
-		}
-		switch {
-		case name == "document" || name == "document_id":
-			if op != "=" {
-				return f, fmt.Errorf("--filter %q: documents are chosen with document=ID", a)
+		for _, f := range s.Fields {
+			if f.Type != pipeline.TypeArray && !slices.Contains(out, f.Name) {
+				out = append(out, f.Name)
 			}
-			for _, id := range strings.Split(value, ",") {
-				id = strings.ToLower(strings.TrimSpace(id))
-				if !documentRe.MatchString(id) {
-					return f, fmt.Errorf("--filter %q: a document id is the 64 hex digits of its SHA-256 (as 'search -o json' prints it)", a)
-				}
-				f.DocumentIDs = append(f.DocumentIDs, id)
-			}
-		case name == "schema":
-			if op != "=" {
-				return f, fmt.Errorf("--filter %q: the schema is chosen with schema=NAME", a)
-			}
-			if f.Schema != "" && f.Schema != value {
-				return f, fmt.Errorf("--filter %q: one schema at a time (already %q)", a, f.Schema)
-			}
-			f.Schema = value
-		case op == ">=" || op == "<=":
-			ff := store.FieldFilter{Name: name, Op: store.GreaterOrEqual, Value: value}
-			if op == "<=" {
-				ff.Op = store.LessOrEqual
-			}
-			f.Fields = append(f.Fields, ff)
-		case op == "~":
-			f.Fields = append(f.Fields, store.FieldFilter{Name: name, Op: store.Contains, Value: value})
-		case strings.Contains(value, ".."):
-			from, to, _ := strings.Cut(value, "..")
-			f.Fields = append(f.Fields, store.FieldFilter{Name: name, Op: store.Between, From: strings.TrimSpace(from), To: strings.TrimSpace(to)})
-		default:
-			f.Fields = append(f.Fields, store.FieldFilter{Name: name, Op: store.Equals, Value: value})
 		}
 	}
-	return f, nil
+	return out
 }
 
 // querySetup is what the commands that search need: the store, the
@@ -157,28 +127,14 @@ func (m *Main) openQuery(ctx context.Context, f queryFlags) (*querySetup, error)
 		return nil, errNoDatabase
 	}
 	q := &querySetup{cfg: cfg}
-	// Fail on a database that is not ready before writing spans.
-	st, err := openStore(ctx, dsn, cfg.Search, nil)
-	if err != nil {
-		return nil, err
-	}
-	st.Pool().Close()
 	dir := filepath.Join(m.stateDir(f.state), "queries")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	q.spanFile = filepath.Join(dir, "spans.jsonl")
-	dbSpans := &laterExporter{}
-	q.tp, err = tracing.Setup(ctx, tracing.Config{SpanFile: q.spanFile, OTLP: m.otlpProtocol(), ServiceName: "extractor",
-		ServiceVersion: codeVersion(), Exporters: append(slices.Clip(m.SpanExporters), dbSpans)})
-	if err != nil {
-		return nil, fmt.Errorf("tracing: %w", err)
-	}
-	if q.store, err = openStore(ctx, dsn, cfg.Search, q.tp); err != nil {
-		q.tp.Shutdown(context.Background())
+	if q.store, q.tp, err = m.openTraced(ctx, dsn, cfg.Search, q.spanFile); err != nil {
 		return nil, err
 	}
-	dbSpans.set(q.store.SpanExporter())
 	q.tracer = q.tp.Tracer("github.com/extractor-dev/extractor/cmd/extractor")
 	if q.embedder, err = m.embedder(cfg.Embedding, q.tp); err != nil {
 		q.close()
@@ -330,27 +286,9 @@ func (m *Main) runSearch(ctx context.Context, text string, f queryFlags, mode st
 	return nil
 }
 
-// searchHit is a hit as -o json prints it.
-type searchHit struct {
-	Rank       int     `json:"rank"`
-	ChunkID    string  `json:"chunk_id"`
-	DocumentID string  `json:"document_id"`
-	Source     string  `json:"source"`
-	Page       int     `json:"page"`
-	FirstLine  int     `json:"first_line"`
-	LastLine   int     `json:"last_line"`
-	Score      float64 `json:"score"`
-	// The score breakdown: rank (0: not in the list) and raw score in
-	// each list.
-	VectorRank     int     `json:"vector_rank"`
-	VectorDistance float64 `json:"vector_distance"`
-	TextRank       int     `json:"text_rank"`
-	TextScore      float64 `json:"text_score"`
-	Text           string  `json:"text"`
-}
-
-func hitJSON(rank int, h store.Hit) searchHit {
-	return searchHit{Rank: rank, ChunkID: h.ChunkID, DocumentID: h.DocumentID, Source: h.Source, Page: h.Page,
+// server.SearchHit is a hit as -o json prints it.
+func hitJSON(rank int, h store.Hit) server.SearchHit {
+	return server.SearchHit{Rank: rank, ChunkID: h.ChunkID, DocumentID: h.DocumentID, Source: h.Source, Page: h.Page,
 		FirstLine: h.FirstLine, LastLine: h.LastLine, Score: h.Score, VectorRank: h.VectorRank,
 		VectorDistance: h.VectorDistance, TextRank: h.TextRank, TextScore: h.TextScore, Text: h.Text}
 }

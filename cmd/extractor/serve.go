@@ -1,13 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"time"
 
@@ -95,22 +95,9 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 	if s.maxPages <= 0 {
 		s.maxPages = 200
 	}
-	st, err := openStore(ctx, dsn, cfg.Search, nil)
-	if err != nil {
+	if s.st, s.tp, err = m.openTraced(ctx, dsn, cfg.Search, ""); err != nil {
 		return nil, sc, err
 	}
-	st.Pool().Close()
-	dbSpans := &laterExporter{}
-	s.tp, err = tracing.Setup(ctx, tracing.Config{OTLP: m.otlpProtocol(), ServiceName: "extractor", ServiceVersion: codeVersion(),
-		Exporters: append(slices.Clip(m.SpanExporters), dbSpans)})
-	if err != nil {
-		return nil, sc, fmt.Errorf("tracing: %w", err)
-	}
-	if s.st, err = openStore(ctx, dsn, cfg.Search, s.tp); err != nil {
-		s.tp.Shutdown(context.Background())
-		return nil, sc, err
-	}
-	dbSpans.set(s.st.SpanExporter())
 	s.tracer = s.tp.Tracer("github.com/extractor-dev/extractor/server")
 	if s.embedder, err = m.embedder(cfg.Embedding, s.tp); err != nil {
 		s.close(context.Background())
@@ -176,48 +163,44 @@ func (s *service) extractorsFor(schema pipeline.Schema, kind string) (pipeline.E
 
 // process runs the pipeline on an uploaded file in a run of its own,
 // stores the run and its result, and returns the result line.
-func (s *service) process(ctx context.Context, via string, data []byte, name string, o server.Options) (pipeline.Result, []byte, error) {
+func (s *service) process(ctx context.Context, via string, data []byte, name string, o server.Options) (pipeline.Result, pipeline.ResultLine, error) {
 	schema, err := extract.LoadSchema(firstNonEmpty(o.Schema, s.base.Schema, "invoice"))
 	if err != nil {
-		return pipeline.Result{}, nil, fmt.Errorf("%w: %v", server.ErrUnprocessable, err)
+		return pipeline.Result{}, pipeline.ResultLine{}, fmt.Errorf("%w: %v", server.ErrUnprocessable, err)
 	}
 	ex, second, err := s.extractorsFor(schema, firstNonEmpty(o.Extractor, "auto"))
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			return pipeline.Result{}, nil, fmt.Errorf("%w: %v", server.ErrUnprocessable, ue.error)
+			return pipeline.Result{}, pipeline.ResultLine{}, fmt.Errorf("%w: %v", server.ErrUnprocessable, ue.error)
 		}
-		return pipeline.Result{}, nil, err
+		return pipeline.Result{}, pipeline.ResultLine{}, err
 	}
+	// An upload is a batch of one, in a run of its own, through the same
+	// pipeline.Batch as 'extractor run'.
 	source := "upload:" + name
 	run := pipeline.Run{ID: pipeline.NewRunID(time.Now()), Started: time.Now().UTC(), Status: "running", Inputs: []string{source}}
 	runner := &pipeline.Runner{RunID: run.ID, Parser: s.parser, Extractor: ex, Second: second, Validator: extract.Checks{},
 		Schema: schema, Embedder: s.embedder, Store: s.st, Cache: s.st.Cache(), Recorder: s.st, Tracer: s.tracer,
 		JoinTrace: true}
-	run.Versions = map[string]string{"parser": s.parser.Version(), "chunker": runner.Chunking.Key(), "extractor": ex.Version(),
-		"validator": extract.Checks{}.Version(), "schema": fmt.Sprintf("%s@%s#%s", schema.Name, schema.Version, schema.Hash()[:12]),
-		"embedder": s.embedder.Version(), "code": codeVersion()}
-	if l, ok := ex.(*extract.LLM); ok {
-		run.Versions["prompt"], run.Versions["model"] = l.PromptVersion(), l.Model()
-	}
+	run.Versions = runner.Versions()
+	run.Versions["code"] = codeVersion()
+	sctx := context.WithoutCancel(ctx)
+	b := &pipeline.Batch{Runner: runner, Log: storeLog{s.st, sctx}, Schema: schema, Limit: 1, Reason: reason}
+	var res pipeline.Result
+	var line pipeline.ResultLine
 	// The upload is parsed from memory (by the isolated child, through its
 	// stdin): nothing of it is written to this machine's disk.
-	res := runner.ProcessInput(ctx, pipeline.Input{Name: source, Data: data})
-	line, err := marshalLine(record(res, schema, run.ID))
+	err = b.Process(ctx, []pipeline.Input{{Name: source, Data: data}}, func(_ int, r pipeline.Result, l pipeline.ResultLine) error {
+		res, line = r, l
+		return nil
+	})
 	if err != nil {
-		return res, nil, err
+		return res, line, err
 	}
 	now := time.Now().UTC()
-	run.Finished, run.Status = &now, "finished"
-	run.Counts = pipeline.RunCounts{Documents: 1}
-	if res.Err != nil {
-		run.Counts.Failed = 1
-	} else {
-		run.Counts.OK = 1
-	}
-	run.Spent = res.Spent
-	sctx := context.WithoutCancel(ctx)
-	if err := errors.Join(s.st.SaveRun(sctx, run), s.st.SaveResult(sctx, line)); err != nil {
+	run.Finished, run.Status, run.Counts, run.Spent = &now, "finished", b.Counts, b.Spent
+	if err := s.st.SaveRun(sctx, run); err != nil {
 		s.logger.Warn("the run was not saved", "run_id", run.ID, "error", err)
 	}
 	if s.metrics != nil {
@@ -230,14 +213,28 @@ func (s *service) process(ctx context.Context, via string, data []byte, name str
 	return res, line, nil
 }
 
+// storeLog keeps an upload's result line in the database, even when the
+// request that made it has gone.
+type storeLog struct {
+	st  *store.Store
+	ctx context.Context
+}
+
+func (l storeLog) AddResult(_ context.Context, line pipeline.ResultLine) error {
+	if err := l.st.SaveResult(l.ctx, line); err != nil {
+		return fmt.Errorf("%w: saving the result: %v", pipeline.ErrUnavailable, err)
+	}
+	return nil
+}
+
 // Extract is the synchronous path (server.Extractor).
-func (s *service) Extract(ctx context.Context, u server.Upload, o server.Options) (json.RawMessage, error) {
+func (s *service) Extract(ctx context.Context, u server.Upload, o server.Options) (pipeline.ResultLine, error) {
 	res, line, err := s.process(ctx, "sync", u.Data, u.Name, o)
 	if err != nil {
-		return nil, err
+		return line, err
 	}
 	if res.Interrupted || ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: the extraction did not finish", server.ErrTimeout)
+		return line, fmt.Errorf("%w: the extraction did not finish", server.ErrTimeout)
 	}
 	return line, nil
 }
@@ -259,11 +256,11 @@ func (s *service) work(ctx context.Context, args store.ExtractArgs, attempt int)
 		return nil, err
 	}
 	res, line, err := s.process(ctx, "job", data, args.Name, server.Options{Schema: args.Schema, Extractor: args.Extractor})
-	if err == nil && res.Err != nil && !res.Interrupted {
-		var se *pipeline.StepError
-		if errors.As(res.Err, &se) && se.Step != pipeline.StepParse {
-			err = fmt.Errorf("%s step failed: %w", se.Step, res.Err)
-		}
+	if err == nil && res.Err != nil && !res.Interrupted && pipeline.Retryable(res.Err) {
+		// A transient failure (a provider or the database): the attempt
+		// fails, and the job is tried again later. Other failures are the
+		// job's result.
+		err = res.Err
 	}
 	if err == nil && res.Interrupted {
 		err = errors.New("interrupted: the worker is stopping")
@@ -277,7 +274,11 @@ func (s *service) work(ctx context.Context, args store.ExtractArgs, attempt int)
 	} else if s.metrics != nil {
 		s.metrics.Job("succeeded")
 	}
-	return line, err
+	if line.Status == "" {
+		return nil, err // nothing to keep with the job
+	}
+	out, merr := json.Marshal(line)
+	return out, errors.Join(err, merr)
 }
 
 // Authenticate checks an API key (server.Authenticator).
@@ -328,72 +329,65 @@ func serverJob(info store.JobInfo) server.Job {
 }
 
 // Document returns a stored document (server.Catalog).
-func (s *service) Document(ctx context.Context, id string) (any, error) {
+func (s *service) Document(ctx context.Context, id string) (server.Document, error) {
 	d, err := s.st.Document(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: document %q", server.ErrNotFound, id)
+	if err != nil {
+		return server.Document{}, err
 	}
-	return d, err
+	v := server.Document{ID: d.ID, Source: d.Source, Size: d.Size, Parser: d.Parser, Pages: d.Pages, TextPages: d.TextPages,
+		Status: d.Status, Meta: d.Meta, Warnings: d.Warnings, LastRunID: d.LastRunID, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen,
+		Chunks: d.Chunks, Extractions: make([]server.DocumentExtraction, len(d.Extractions))}
+	for i, x := range d.Extractions {
+		v.Extractions[i] = server.DocumentExtraction{ID: x.ID, RunID: x.RunID, Schema: x.Schema, SchemaVersion: x.SchemaVersion,
+			ExtractorVersion: x.ExtractorVersion, Created: x.Created, Extraction: x.Extraction}
+	}
+	return v, nil
 }
 
 // Run returns a stored run with its step records and results
 // (server.Catalog).
-func (s *service) Run(ctx context.Context, id string) (any, error) {
+func (s *service) Run(ctx context.Context, id string) (server.RunView, error) {
 	run, steps, err := s.st.Run(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: run %q", server.ErrNotFound, id)
-	}
 	if err != nil {
-		return nil, err
+		return server.RunView{}, err
 	}
-	results, err := s.st.Results(ctx, id)
+	lines, err := s.st.ResultLines(ctx, id)
 	if err != nil {
-		return nil, err
+		return server.RunView{}, err
 	}
 	if steps == nil {
 		steps = []pipeline.StepRecord{}
 	}
-	lines := make([]json.RawMessage, len(results))
-	for i, r := range results {
-		lines[i] = r.Line
+	if lines == nil {
+		lines = []pipeline.ResultLine{}
 	}
-	return struct {
-		Run     pipeline.Run          `json:"run"`
-		Steps   []pipeline.StepRecord `json:"steps"`
-		Results []json.RawMessage     `json:"results"`
-	}{run, steps, lines}, nil
+	return server.RunView{Run: run, Steps: steps, Results: lines}, nil
 }
 
 // Search searches the stored chunks (server.Catalog).
-func (s *service) Search(ctx context.Context, req server.SearchRequest) (any, error) {
-	f := queryFlags{k: req.K, mode: firstNonEmpty(req.Mode, "hybrid"), match: "any", filters: req.Filters, output: "json"}
-	if f.k == 0 {
-		f.k = 10
-	}
-	mode, filter, err := f.check()
+func (s *service) Search(ctx context.Context, req server.SearchRequest) (server.SearchResults, error) {
+	f := queryFlags{k: cmp.Or(req.K, 10), mode: cmp.Or(req.Mode, "hybrid"), match: "any", output: "json"}
+	mode, _, err := f.check()
 	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return nil, &server.ValidationError{Part: "body", Errors: []server.FieldError{{Pointer: "/filters", Detail: ue.error.Error()}}}
-		}
-		return nil, err
+		return server.SearchResults{}, err
+	}
+	filter, err := store.ParseFilters(req.Filters)
+	if err == nil {
+		err = filter.CheckFields(filterFields(filter.Schema))
+	}
+	if err != nil {
+		return server.SearchResults{}, &server.ValidationError{Part: "body", Errors: []server.FieldError{{Pointer: "/filters", Detail: err.Error()}}}
 	}
 	q := &querySetup{store: s.st, embedder: s.embedder, tracer: s.tracer}
 	hits, _, err := q.retrieve(ctx, req.Query, f, mode, filter)
 	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return nil, fmt.Errorf("%w: %v", server.ErrUnprocessable, ue.error)
-		}
-		return nil, err
+		return server.SearchResults{}, err
 	}
-	out := make([]searchHit, len(hits))
+	out := server.SearchResults{Hits: make([]server.SearchHit, len(hits))}
 	for i, h := range hits {
-		out[i] = hitJSON(i+1, h)
+		out.Hits[i] = hitJSON(i+1, h)
 	}
-	return struct {
-		Hits []searchHit `json:"hits"`
-	}{out}, nil
+	return out, nil
 }
 
 // Ready checks the database and its migrations (server.Readiness).

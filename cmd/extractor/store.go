@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/extractor-dev/extractor/embed"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/store"
+	"github.com/extractor-dev/extractor/tracing"
 )
 
 // databaseURL is the configured database, from the config file or
@@ -50,6 +52,39 @@ func openStore(ctx context.Context, dsn string, sc searchConfig, tp trace.Tracer
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return store.New(pool, store.Config{EfSearch: sc.EfSearch, RRFK: sc.RRFK, Candidates: sc.Candidates}), nil
+}
+
+// openTraced starts tracing (into spanFile when set, OTLP when configured,
+// and the database's spans table when dsn is set) and opens the store with
+// its statements traced: the sequence every command that traces into the
+// database shares. A database that is not ready fails it before anything
+// is written. Without a dsn the store is nil.
+func (m *Main) openTraced(ctx context.Context, dsn string, sc searchConfig, spanFile string) (*store.Store, *tracing.Provider, error) {
+	exporters := slices.Clip(m.SpanExporters)
+	dbSpans := &laterExporter{}
+	if dsn != "" {
+		st, err := openStore(ctx, dsn, sc, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		st.Pool().Close()
+		exporters = append(exporters, dbSpans)
+	}
+	tp, err := tracing.Setup(ctx, tracing.Config{SpanFile: spanFile, OTLP: m.otlpProtocol(), ServiceName: "extractor",
+		ServiceVersion: codeVersion(), Exporters: exporters})
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracing: %w", err)
+	}
+	if dsn == "" {
+		return nil, tp, nil
+	}
+	st, err := openStore(ctx, dsn, sc, tp)
+	if err != nil {
+		tp.Shutdown(context.Background())
+		return nil, nil, err
+	}
+	dbSpans.set(st.SpanExporter())
+	return st, tp, nil
 }
 
 // laterExporter hands spans to an exporter set after the tracer provider
@@ -115,7 +150,7 @@ func (m *Main) embedder(ec embeddingConfig, tp trace.TracerProvider) (pipeline.E
 // directory has it); the failures are counted and the first is kept, to be
 // reported when the run ends.
 type recorders struct {
-	dir    pipeline.Recorder
+	dir    *pipeline.RunDir
 	db     *store.Store
 	failed atomic.Int64
 	once   sync.Once
@@ -131,13 +166,23 @@ func (r *recorders) Record(rec pipeline.StepRecord) error {
 	return err
 }
 
+// AddResult keeps a result line in the run directory and the database; the
+// database refusing it does not stop the run (its lines are in the run
+// directory all the same).
+func (r *recorders) AddResult(ctx context.Context, line pipeline.ResultLine) error {
+	if err := r.dir.AddResult(ctx, line); err != nil {
+		return err
+	}
+	if err := r.db.SaveResult(ctx, line); err != nil {
+		r.fail(err)
+	}
+	return nil
+}
+
 // RecordCall keeps a call record in the run directory (the database needs
 // none: the run's totals are summed from the directory).
 func (r *recorders) RecordCall(c pipeline.CallRecord) error {
-	if cr, ok := r.dir.(pipeline.CallRecorder); ok {
-		return cr.RecordCall(c)
-	}
-	return nil
+	return r.dir.RecordCall(c)
 }
 
 // fail counts a record (step record or result line) the database refused.

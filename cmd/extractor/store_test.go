@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/extractor-dev/extractor/evals"
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/internal/testenv"
+	"github.com/extractor-dev/extractor/server"
 	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
 )
@@ -90,6 +92,22 @@ func TestRunStoresIdempotently(t *testing.T) {
 	if !regexp.MustCompile(`\n  documents +20\n`).MatchString(out) {
 		t.Errorf("db status:\n%s", out)
 	}
+	// Its table is aligned: every count ends in the same column, however
+	// long the table's name.
+	ends := map[int]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		if regexp.MustCompile(`^  [a-z_]+ +[0-9]+$`).MatchString(l) {
+			ends[len(l)] = true
+		}
+	}
+	if len(ends) != 1 {
+		t.Errorf("db status rows end in %d columns:\n%s", len(ends), out)
+	}
+	// A filter on a field that does not exist is a usage error naming the
+	// fields that do.
+	if r := run(t, env, "search", "Rechnung", "--filter", "totl_amount>=5"); r.code != 2 || !strings.Contains(r.stderr, "total_amount") {
+		t.Errorf("search with an unknown field: exit %d: %s", r.code, r.stderr)
+	}
 
 	// The database is optional: --no-store leaves it alone.
 	_, r = runOK(t, env, "run", "--no-store", sample(t, "synth-0002.pdf"))
@@ -130,9 +148,9 @@ func TestSearchCommand(t *testing.T) {
 	}
 
 	out = stdoutOK(t, env, "search", "Rechnungsbetrag", "-o", "json", "--mode", "text")
-	var hits []searchHit
+	var hits []server.SearchHit
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var h searchHit
+		var h server.SearchHit
 		if err := json.Unmarshal([]byte(l), &h); err != nil {
 			t.Fatalf("%v: %s", err, l)
 		}
@@ -152,7 +170,7 @@ func TestSearchCommand(t *testing.T) {
 	out = stdoutOK(t, env, "search", "invoice total", "--filter", "vendor_name~brookfield", "-o", "json")
 	sources := map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var h searchHit
+		var h server.SearchHit
 		json.Unmarshal([]byte(l), &h)
 		sources[filepath.Base(h.Source)] = true
 	}
@@ -161,7 +179,7 @@ func TestSearchCommand(t *testing.T) {
 	}
 	out = stdoutOK(t, env, "search", "total", "--filter", "total_amount>=24000", "--filter", "issue_date=2022-01-01..2023-12-31", "-o", "json")
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var h searchHit
+		var h server.SearchHit
 		json.Unmarshal([]byte(l), &h)
 		if b := filepath.Base(h.Source); b != "synth-0004.pdf" && b != "synth-0018.pdf" {
 			t.Errorf("total >= 24000 in 2022-2023: %s", b)
@@ -267,42 +285,6 @@ func TestEvalRetrieval(t *testing.T) {
 	}
 }
 
-func TestParseFilters(t *testing.T) {
-	id := strings.Repeat("ab", 32)
-	for _, c := range []struct {
-		args []string
-		want store.Filter
-		err  string
-	}{
-		{args: []string{"vendor_name=ACME GmbH"}, want: store.Filter{Fields: []store.FieldFilter{{Name: "vendor_name", Op: store.Equals, Value: "ACME GmbH"}}}},
-		{args: []string{"vendor_name ~ acme"}, want: store.Filter{Fields: []store.FieldFilter{{Name: "vendor_name", Op: store.Contains, Value: "acme"}}}},
-		{args: []string{"issue_date=2024-01-01..2024-03-31", "due_date=..2024-12-31"}, want: store.Filter{Fields: []store.FieldFilter{
-			{Name: "issue_date", Op: store.Between, From: "2024-01-01", To: "2024-03-31"}, {Name: "due_date", Op: store.Between, To: "2024-12-31"}}}},
-		{args: []string{"total_amount>=1000", "total_amount<=2000.50"}, want: store.Filter{Fields: []store.FieldFilter{
-			{Name: "total_amount", Op: store.GreaterOrEqual, Value: "1000"}, {Name: "total_amount", Op: store.LessOrEqual, Value: "2000.50"}}}},
-		{args: []string{"document=" + strings.ToUpper(id) + "," + id, "schema=invoice"}, want: store.Filter{DocumentIDs: []string{id, id}, Schema: "invoice"}},
-		// Values are data, whatever they hold.
-		{args: []string{"vendor_name=x'; DROP TABLE chunks; --"}, want: store.Filter{Fields: []store.FieldFilter{{Name: "vendor_name", Op: store.Equals, Value: "x'; DROP TABLE chunks; --"}}}},
-		{args: []string{"Vendor=x"}, err: "NAME in lower case"},
-		{args: []string{"vendor_name="}, err: "no value"},
-		{args: []string{"document=abc"}, err: "64 hex digits"},
-		{args: []string{"document~" + id}, err: "document=ID"},
-		{args: []string{"schema=a", "schema=b"}, err: "one schema at a time"},
-		{args: []string{"total"}, err: "want NAME=VALUE"},
-	} {
-		got, err := parseFilters(c.args)
-		if c.err != "" {
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("%q: error %v, want %q", c.args, err, c.err)
-			}
-			continue
-		}
-		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
-			t.Errorf("%q: %+v %v, want %+v", c.args, got, err, c.want)
-		}
-	}
-}
-
 // The trace id 'ask' prints leads to its trace.
 func TestQueryTraceShow(t *testing.T) {
 	env := storedEnv(t)
@@ -314,4 +296,21 @@ func TestQueryTraceShow(t *testing.T) {
 	}
 	out = stdoutOK(t, env, "traces", "show", m[1])
 	mustContain(t, "traces show", out, "ask", "retrieve", "embed_query")
+}
+
+// A run made without a database is not in the web pages: they say so, and
+// how to store one, rather than a bare 404.
+func TestWebSaysWhenARunWasNotStored(t *testing.T) {
+	env := storedEnv(t)
+	_, r := runOK(t, env, "run", "--no-store", sample(t, "synth-0002.pdf"))
+	id := runID(t, r.stderr)
+	st, err := openStore(context.Background(), env["EXTRACTOR_DATABASE_URL"], searchConfig{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Pool().Close()
+	_, _, err = review{s: &service{st: st}}.RunResults(context.Background(), id)
+	if !errors.Is(err, server.ErrNotFound) || !strings.Contains(err.Error(), "not in the database") || !strings.Contains(err.Error(), "EXTRACTOR_DATABASE_URL") {
+		t.Errorf("err = %v", err)
+	}
 }

@@ -34,7 +34,9 @@ func (r review) Runs(ctx context.Context, limit int) ([]pipeline.Run, error) {
 func (r review) RunResults(ctx context.Context, runID string) (pipeline.Run, []server.ResultRow, error) {
 	run, _, err := r.s.st.Run(ctx, runID)
 	if err != nil {
-		return run, nil, notFound(err, "run "+runID)
+		return run, nil, notFound(err, "run "+runID+" is not in the database. A run made without one (no EXTRACTOR_DATABASE_URL, or --no-store) "+
+			"is kept only in its state directory, where 'extractor runs' and 'extractor traces' read it; "+
+			"to see runs here, run with EXTRACTOR_DATABASE_URL set to this service's database")
 	}
 	rows, err := r.s.st.Results(ctx, runID)
 	if err != nil {
@@ -43,7 +45,7 @@ func (r review) RunResults(ctx context.Context, runID string) (pipeline.Run, []s
 	out := make([]server.ResultRow, len(rows))
 	for i, x := range rows {
 		out[i] = server.ResultRow{DocumentID: x.DocumentID, File: x.File, Status: x.Status, DurationMS: x.DurationMS,
-			CostUSD: x.CostUSD, TraceID: x.TraceID, Line: x.Line}
+			CostUSD: x.CostUSD, TraceID: x.TraceID, Line: x.Result}
 	}
 	return run, out, nil
 }

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 func TestOrdered(t *testing.T) {
 	var running, peak atomic.Int32
 	var got []int
-	err := ordered(context.Background(), 20, 3, nil, func(ctx context.Context, i int) int {
+	err := Ordered(context.Background(), 20, 3, nil, func(ctx context.Context, i int) int {
 		n := running.Add(1)
 		for {
 			p := peak.Load()
@@ -42,7 +42,7 @@ func TestOrdered(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	cancelled := atomic.Int32{}
-	err = ordered(context.Background(), 10, 2, nil, func(ctx context.Context, i int) int {
+	err = Ordered(context.Background(), 10, 2, nil, func(ctx context.Context, i int) int {
 		if i > 0 { // the others wait for the failed emit of the first
 			<-ctx.Done()
 			cancelled.Add(1)
@@ -60,7 +60,7 @@ func TestOrderedStop(t *testing.T) {
 	stop := make(chan struct{})
 	started := atomic.Int32{}
 	var got []int
-	err := ordered(context.Background(), 10, 2, stop, func(ctx context.Context, i int) int {
+	err := Ordered(context.Background(), 10, 2, stop, func(ctx context.Context, i int) int {
 		if started.Add(1) == 2 {
 			close(stop)
 		}
