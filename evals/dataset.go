@@ -93,7 +93,6 @@ const (
 	tLineItems
 )
 
-
 // Outcomes a hostile row may expect.
 var outcomes = map[string]bool{
 	"ok": true, "ok: large": true, "no_text_layer": true,
