@@ -24,7 +24,7 @@ func TestRetrievalQuestions(t *testing.T) {
 		}
 		docs[r.ID] = d
 	}
-	qs := retrievalQuestions(ds.Rows, docs)
+	qs := evals.RetrievalQuestions(ds.Rows, docs, grounds)
 	kinds := map[string]int{}
 	langs := map[string]int{}
 	for _, q := range qs {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/evals"
+	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/store"
 )
@@ -20,7 +21,7 @@ var retrievalKs = []int{1, 5, 10}
 // among the eval's documents, in each search mode, and prints recall@k and
 // MRR.
 func (m *Main) evalRetrieval(ctx context.Context, f evalFlags, rows []evals.Row, docs map[string]pipeline.Document) (*evals.RetrievalReport, error) {
-	qs := retrievalQuestions(rows, docs)
+	qs := evals.RetrievalQuestions(rows, docs, grounds)
 	if len(qs) == 0 {
 		fmt.Fprintln(m.Stdout, "retrieval: no question could be asked (no labelled invoice with its number, vendor and an answer found on a page)")
 		return nil, nil
@@ -84,4 +85,9 @@ func (m *Main) evalRetrieval(ctx context.Context, f evalFlags, rows []evals.Row,
 		fmt.Fprintf(m.Stdout, "\n%s questions:\n%s", kind, evals.RetrievalTable(scores, retrievalKs))
 	}
 	return rep, nil
+}
+
+// grounds is extract.Ground as evals asks for it.
+func grounds(doc pipeline.Document, spec pipeline.FieldSpec, value string, ev pipeline.Evidence) bool {
+	return extract.Ground(doc, spec, value, ev).OK
 }

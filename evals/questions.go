@@ -1,4 +1,4 @@
-package main
+package evals
 
 import (
 	"fmt"
@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/extractor-dev/extractor/evals"
-	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
@@ -38,7 +36,11 @@ var questionTemplates = map[string]map[string]string{
 
 var langRe = regexp.MustCompile(`(?i)\blang (en|de|fr)\b`)
 
-// retrievalQuestions derives retrieval questions from labelled invoice
+// Grounds says whether a line of a document's page prints a value of a
+// type (extract.Ground answers it; evals does not import extract).
+type Grounds func(doc pipeline.Document, spec pipeline.FieldSpec, value string, ev pipeline.Evidence) bool
+
+// RetrievalQuestions derives retrieval questions from labelled invoice
 // rows: for each invoice its total, due date, IBAN and first line item,
 // asked in the invoice's language, with the pages the answer is printed
 // on (found by grounding the labelled value against every line). Rows
@@ -46,12 +48,12 @@ var langRe = regexp.MustCompile(`(?i)\blang (en|de|fr)\b`)
 // invoice: each question is asked once, and a hit on any of them counts.
 // Questions whose answer cannot be found on any page are left out. The
 // result is deterministic for a dataset.
-func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []evals.Question {
-	str := func(r evals.Row, k string) string { s, _ := r.Expected[k].(string); return s }
-	groups := map[string][]evals.Row{}
+func RetrievalQuestions(rows []Row, docs map[string]pipeline.Document, grounds Grounds) []Question {
+	str := func(r Row, k string) string { s, _ := r.Expected[k].(string); return s }
+	groups := map[string][]Row{}
 	var keys []string
 	for _, r := range rows {
-		if _, ok := docs[r.ID]; !ok || r.Schema != evals.SchemaInvoice || len(r.Expected) == 0 {
+		if _, ok := docs[r.ID]; !ok || r.Schema != SchemaInvoice || len(r.Expected) == 0 {
 			continue
 		}
 		number, vendor := str(r, "invoice_number"), str(r, "vendor_name")
@@ -67,9 +69,9 @@ func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []e
 	type ask struct {
 		kind  string
 		typ   pipeline.FieldType
-		value func(evals.Row) string
+		value func(Row) string
 	}
-	firstItem := func(r evals.Row) string {
+	firstItem := func(r Row) string {
 		if items, ok := r.Expected["line_items"].([]any); ok && len(items) > 0 {
 			if it, ok := items[0].(map[string]any); ok {
 				d, _ := it["description"].(string)
@@ -79,12 +81,12 @@ func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []e
 		return ""
 	}
 	asks := []ask{
-		{"total", pipeline.TypeMoney, func(r evals.Row) string { return str(r, "total_amount") }},
-		{"due_date", pipeline.TypeDate, func(r evals.Row) string { return str(r, "due_date") }},
-		{"iban", pipeline.TypeIBAN, func(r evals.Row) string { return str(r, "iban") }},
+		{"total", pipeline.TypeMoney, func(r Row) string { return str(r, "total_amount") }},
+		{"due_date", pipeline.TypeDate, func(r Row) string { return str(r, "due_date") }},
+		{"iban", pipeline.TypeIBAN, func(r Row) string { return str(r, "iban") }},
 		{"line_item", pipeline.TypeString, firstItem},
 	}
-	var out []evals.Question
+	var out []Question
 	for _, k := range keys {
 		g := groups[k]
 		sort.Slice(g, func(i, j int) bool { return g[i].ID < g[j].ID })
@@ -99,14 +101,14 @@ func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []e
 			if value == "" {
 				continue
 			}
-			var at []evals.Location
+			var at []Location
 			for _, o := range g {
 				if a.value(o) != value {
 					continue
 				}
 				doc := docs[o.ID]
-				if pages := answerPages(doc, a.typ, value); len(pages) > 0 && !slices.ContainsFunc(at, func(l evals.Location) bool { return l.DocumentID == doc.ID }) {
-					at = append(at, evals.Location{DocumentID: doc.ID, Pages: pages})
+				if pages := answerPages(doc, a.typ, value, grounds); len(pages) > 0 && !slices.ContainsFunc(at, func(l Location) bool { return l.DocumentID == doc.ID }) {
+					at = append(at, Location{DocumentID: doc.ID, Pages: pages})
 				}
 			}
 			if len(at) == 0 {
@@ -116,7 +118,7 @@ func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []e
 			if a.kind == "line_item" {
 				item = value
 			}
-			out = append(out, evals.Question{
+			out = append(out, Question{
 				ID:         r.ID + "-" + a.kind,
 				Question:   fmt.Sprintf(questionTemplates[lang][a.kind], number, vendor, item),
 				DocumentID: at[0].DocumentID, Pages: at[0].Pages, Also: at[1:], Kind: a.kind, Lang: lang,
@@ -128,12 +130,12 @@ func retrievalQuestions(rows []evals.Row, docs map[string]pipeline.Document) []e
 }
 
 // answerPages lists the pages with a line that grounds the value.
-func answerPages(doc pipeline.Document, typ pipeline.FieldType, value string) []int {
+func answerPages(doc pipeline.Document, typ pipeline.FieldType, value string, grounds Grounds) []int {
 	spec := pipeline.FieldSpec{Name: "answer", Type: typ}
 	var pages []int
 	for _, p := range doc.Pages {
 		for _, l := range p.Lines {
-			if extract.Ground(doc, spec, value, pipeline.Evidence{Page: p.Number, Quote: l.Text}).OK {
+			if grounds(doc, spec, value, pipeline.Evidence{Page: p.Number, Quote: l.Text}) {
 				pages = append(pages, p.Number)
 				break
 			}
