@@ -69,7 +69,7 @@ func addAttachments(ctx context.Context, doc *pipeline.Document, data []byte, op
 	e.safely("the associated files (/AF)", func() {
 		af := root.Key("AF")
 		afRefs := refs(af.String())
-		for i := 0; i < af.Len(); i++ {
+		for i := 0; i < af.Len() && !e.capped; i++ {
 			e.add(af.Index(i), afRefs[fmt.Sprint(i)], "", true)
 		}
 	})
@@ -153,7 +153,7 @@ func (e *embedded) nameTree(n lpdf.Value, depth int, visited map[string]bool) {
 	}
 	names := n.Key("Names")
 	nameRefs := refs(names.String())
-	for j := 0; j+1 < names.Len(); j += 2 {
+	for j := 0; j+1 < names.Len() && !e.capped; j += 2 {
 		key := cleanText(names.Index(j).Text())
 		e.safely(fmt.Sprintf("embedded file %q", key), func() {
 			e.add(names.Index(j+1), nameRefs[fmt.Sprint(j+1)], key, false)
@@ -161,7 +161,7 @@ func (e *embedded) nameTree(n lpdf.Value, depth int, visited map[string]bool) {
 	}
 	kids := n.Key("Kids")
 	kidRefs := refs(kids.String())
-	for i := 0; i < kids.Len(); i++ {
+	for i := 0; i < kids.Len() && !e.capped && e.nodes <= maxNameTreeNodes; i++ {
 		ref := kidRefs[fmt.Sprint(i)]
 		if ref != "" {
 			if visited[ref] {

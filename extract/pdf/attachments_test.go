@@ -210,3 +210,25 @@ func TestInvoiceXMP(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachmentsBounded: a name tree with more files than the limit
+// lists the limit and says so, without reading the rest.
+func TestAttachmentsBounded(t *testing.T) {
+	var names strings.Builder
+	for i := range maxAttachments + 10 {
+		fmt.Fprintf(&names, "(f%d.txt) << /Type /Filespec /UF (f%d.txt) /EF << /F 6 0 R >> >> ", i, i)
+	}
+	data := hybridPDF("/Names << /EmbeddedFiles << /Names ["+names.String()+"] >> >>",
+		streamObj("/Type /EmbeddedFile", []byte("same bytes"), false))
+	doc, err := ParseBytes(context.Background(), data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same bytes under different names are different files.
+	if len(doc.Attachments) != maxAttachments {
+		t.Errorf("%d attachments, want %d", len(doc.Attachments), maxAttachments)
+	}
+	if !slices.ContainsFunc(doc.Warnings, func(w string) bool { return strings.Contains(w, "the rest are not listed") }) {
+		t.Errorf("warnings %q", doc.Warnings)
+	}
+}
