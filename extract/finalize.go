@@ -115,6 +115,11 @@ func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, 
 	} else {
 		f.Value, f.Currency = value, currency
 	}
+	if f.NotPrinted() {
+		// A value of a machine-readable source (an e-invoice) that the
+		// page does not print: nothing to ground, and nothing wrong.
+		return f
+	}
 	checkValue := f.Value
 	if checkValue == "" {
 		checkValue = f.Raw
@@ -156,9 +161,14 @@ func finalizeList(doc pipeline.Document, spec pipeline.FieldSpec, x *pipeline.Ex
 				f.Evidence = it.Evidence // elements are quoted as a whole line
 			}
 			f = finalizeField(doc, sub, path, f, &x.Issues)
-			if f.Found() {
+			// A value that its source carries but the page does not
+			// print (an e-invoice's net price where the page prints the
+			// gross) neither grounds the element nor counts against it.
+			if f.Found() && !f.NotPrinted() {
 				found = true
 				it.Grounded = it.Grounded && f.Grounded
+			}
+			if f.Found() {
 				f.Confidence = confidence(f, sub, nil, &x.Issues)
 			}
 			if it.Fields == nil {
@@ -194,14 +204,20 @@ func hasItem(spec pipeline.FieldSpec, name string) bool {
 
 // confidence combines the checks into a number in [0, 1]: grounding
 // weighs most (a value not on the page is worthless), then validity, then
-// agreement with a second extractor (unknown counts half).
+// agreement with a second extractor (unknown counts half). A value that a
+// machine-readable source carries but the page does not print (an
+// e-invoice's, Evidence.NotPrinted) is not worthless: it counts 0.45 of
+// grounding's 0.55, as no one can check it against the page.
 func confidence(f pipeline.Field, spec pipeline.FieldSpec, second *pipeline.Extraction, issues *[]pipeline.Issue) float64 {
 	if !f.Found() {
 		return 0
 	}
 	c := 0.0
-	if f.Grounded {
+	switch {
+	case f.Grounded:
 		c += 0.55
+	case f.NotPrinted():
+		c += 0.45
 	}
 	if f.Value != "" {
 		c += 0.25

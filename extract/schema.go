@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/extractor-dev/extractor/extract/einvoice"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
@@ -71,6 +72,7 @@ type yamlField struct {
 	Enum        []string    `yaml:"enum"`
 	Pattern     string      `yaml:"pattern"`
 	Items       []yamlField `yaml:"items"`
+	EInvoice    string      `yaml:"einvoice"`
 }
 
 type yamlSchema struct {
@@ -165,6 +167,13 @@ func convertFields(in []yamlField, path string, nested bool, fail func(string, s
 				return nil, fail(p+".pattern", "field %s: pattern: %v", yf.Name, err)
 			}
 		}
+		if yf.EInvoice != "" {
+			term, err := einvoiceTerm(yf.Name, t, yf.EInvoice, nested)
+			if err != nil {
+				return nil, fail(p+".einvoice", "%v", err)
+			}
+			spec.EInvoice = term
+		}
 		if t == pipeline.TypeArray {
 			items, err := convertFields(yf.Items, p+".items", true, fail)
 			if err != nil {
@@ -204,4 +213,33 @@ func line0(f *ast.File) int {
 		return f.Docs[0].Body.GetToken().Position.Line
 	}
 	return 0
+}
+
+// einvoiceTerm checks a field's "einvoice:" key: the EN 16931 business
+// term an e-invoice carries the field in. A scalar field at the top level
+// names a document-level term ("BT-13"), an array names BG-25 (the invoice
+// lines), and the items of that array name line-level terms ("BT-153").
+// The terms einvoice reads are listed by einvoice.Terms; they cover the
+// document (BT-1 to BT-26), the seller, buyer, payee and delivery (BT-27 to
+// BT-74), payment (BT-81 to BT-90), the totals (BT-106 to BT-115) and the
+// lines (BT-126 to BT-159), in CII, UBL and ZUGFeRD 1.0. It returns the
+// term written canonically ("bt13" is "BT-13").
+func einvoiceTerm(field string, t pipeline.FieldType, raw string, item bool) (string, error) {
+	id := einvoice.CanonicalTerm(raw)
+	if t == pipeline.TypeArray {
+		if id != einvoice.Lines {
+			return "", fmt.Errorf("field %s: an array maps to %s (the invoice lines), not %q", field, einvoice.Lines, raw)
+		}
+		return id, nil
+	}
+	term, ok := einvoice.LookupTerm(id)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("field %s: einvoice %q is not a business term this reader knows (known: %s)", field, raw, strings.Join(einvoice.Terms(), ", "))
+	case term.Line && !item:
+		return "", fmt.Errorf("field %s: %s (%s) is a term of the invoice lines: map it in the items of a %s array", field, term.ID, term.Name, einvoice.Lines)
+	case !term.Line && item:
+		return "", fmt.Errorf("field %s: %s (%s) is not a term of the invoice lines", field, term.ID, term.Name)
+	}
+	return term.ID, nil
 }

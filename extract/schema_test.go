@@ -39,6 +39,29 @@ func TestBuiltinSchemas(t *testing.T) {
 	if inv.Hash() == nda.Hash() || inv.Hash() != mustBuiltin(t, "invoice").Hash() {
 		t.Error("schema hash is not a content hash")
 	}
+	// Every invoice field names the business term an e-invoice carries it
+	// in (the corpus README's mapping from ZUGFeRD / Factur-X).
+	terms := map[string]string{}
+	for _, f := range inv.Fields {
+		terms[f.Name] = f.EInvoice
+	}
+	for _, f := range li.Items {
+		terms["line_items."+f.Name] = f.EInvoice
+	}
+	wantTerms := map[string]string{"vendor_name": "BT-27", "vendor_vat_id": "BT-31", "customer_name": "BT-44", "invoice_number": "BT-1",
+		"issue_date": "BT-2", "due_date": "BT-9", "currency": "BT-5", "net_amount": "BT-109", "tax_amount": "BT-110",
+		"total_amount": "BT-112", "iban": "BT-84", "line_items": "BG-25", "line_items.description": "BT-153",
+		"line_items.quantity": "BT-129", "line_items.unit_price": "BT-146", "line_items.amount": "BT-131"}
+	for k, v := range wantTerms {
+		if terms[k] != v {
+			t.Errorf("%s maps to %q, want %q", k, terms[k], v)
+		}
+	}
+	for _, f := range nda.Fields {
+		if f.EInvoice != "" {
+			t.Errorf("nda field %s maps to %s", f.Name, f.EInvoice)
+		}
+	}
 }
 
 func mustBuiltin(t *testing.T, name string) pipeline.Schema {
@@ -66,6 +89,11 @@ func TestParseSchemaErrors(t *testing.T) {
 		{"no fields", "name: x\nversion: \"1\"\n", "fields is missing"},
 		{"wrong shape", "name: x\nversion: \"1\"\nfields: {a: 1}\n", "s.yaml:3:"},
 		{"empty", "", "s.yaml: want exactly one YAML document"},
+		{"unknown business term", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n    einvoice: BT-999\n", "s.yaml:6: field a: einvoice \"BT-999\" is not a business term this reader knows"},
+		{"not a term", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n    einvoice: /rsm:Invoice/ID\n", "s.yaml:6: field a: einvoice"},
+		{"line term at the top", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n    einvoice: BT-153\n", "s.yaml:6: field a: BT-153 (Item name) is a term of the invoice lines"},
+		{"header term in the lines", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: array\n    einvoice: BG-25\n    items:\n      - name: b\n        type: string\n        einvoice: BT-1\n", "s.yaml:10: field b: BT-1 (Invoice number) is not a term of the invoice lines"},
+		{"array to a scalar term", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: array\n    einvoice: BT-1\n    items:\n      - name: b\n        type: string\n", "s.yaml:6: field a: an array maps to BG-25"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,14 +119,17 @@ fields:
     type: string
     required: true
     pattern: "^PO-[0-9]+$"
+    einvoice: bt13
   - name: status
     type: enum
     enum: [open, closed]
   - name: lines
     type: array
+    einvoice: bg-25
     items:
       - name: sku
         type: string
+        einvoice: BT-0155
       - name: qty
         type: integer
 `))
@@ -107,5 +138,8 @@ fields:
 	}
 	if s.Name != "purchase_order" || s.Version != "2024-1" || len(s.Fields) != 3 || s.Fields[0].Pattern != "^PO-[0-9]+$" || len(s.Fields[2].Items) != 2 {
 		t.Errorf("schema = %+v", s)
+	}
+	if s.Fields[0].EInvoice != "BT-13" || s.Fields[1].EInvoice != "" || s.Fields[2].EInvoice != "BG-25" || s.Fields[2].Items[0].EInvoice != "BT-155" {
+		t.Errorf("einvoice terms not canonical: %+v", s.Fields)
 	}
 }

@@ -37,6 +37,55 @@ type Document struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Pages are in document order; Pages[i].Number == i+1.
 	Pages []Page `json:"pages"`
+	// Attachments are the files the document carries: a PDF's embedded
+	// and associated files (the XML of a Factur-X, ZUGFeRD or XRechnung
+	// hybrid invoice among them), or, for an XML document, the XML
+	// itself. The order is the file's (associated files first, then the
+	// /EmbeddedFiles name tree), without duplicates.
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Keys of Document.Meta for what a hybrid invoice declares in its XMP
+// metadata (the fx: / zf: extension schema of Factur-X and ZUGFeRD). The
+// values are as written, e.g. "EN 16931", "INVOICE", "factur-x.xml", "1.0".
+const (
+	// MetaEInvoiceSchema names the XMP extension schema: "Factur-X"
+	// (urn:factur-x:pdfa:...), "ZUGFeRD" (urn:zugferd:... or
+	// urn:ferd:...), or the namespace URI when it is neither.
+	MetaEInvoiceSchema           = "einvoice_xmp_schema"
+	MetaEInvoiceConformanceLevel = "einvoice_conformance_level"
+	MetaEInvoiceDocumentType     = "einvoice_document_type"
+	MetaEInvoiceDocumentFileName = "einvoice_document_file_name"
+	MetaEInvoiceVersion          = "einvoice_version"
+)
+
+// Attachment is a file carried by a document.
+type Attachment struct {
+	// Name is the file name (the file specification's /UF, else /F).
+	Name string `json:"name"`
+	// Description is the file specification's /Desc.
+	Description string `json:"description,omitempty"`
+	// Relationship is the file's /AFRelationship to the document (Data,
+	// Source, Alternative, Supplement, Unspecified); Factur-X and
+	// ZUGFeRD 2 name their XML Data, Alternative or Source.
+	Relationship string `json:"relationship,omitempty"`
+	// Associated: the file is listed in the catalog's /AF array
+	// (associated files, PDF/A-3), not only in the /EmbeddedFiles tree.
+	Associated bool `json:"associated,omitempty"`
+	// MIMEType is the embedded file stream's /Subtype ("text/xml",
+	// "application/xml"); empty when the file does not say.
+	MIMEType string `json:"mime_type,omitempty"`
+	// Size is the length of the decoded bytes, or the declared size
+	// (/Params /Size) when the bytes were not read.
+	Size int64 `json:"size"`
+	// SHA256 is the lowercase hex SHA-256 of Data; empty when Data was
+	// not read.
+	SHA256 string `json:"sha256,omitempty"`
+	// Data holds the decoded bytes (base64 in JSON). It is nil when the
+	// file was too large to keep or could not be read; Omitted says why.
+	Data []byte `json:"data,omitempty"`
+	// Omitted explains a nil Data.
+	Omitted string `json:"omitted,omitempty"`
 }
 
 // PageStatus says what the parser could make of a page.

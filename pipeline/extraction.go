@@ -10,7 +10,17 @@ type Evidence struct {
 	// Page is 1-based; 0 means the extractor gave no page.
 	Page  int    `json:"page"`
 	Quote string `json:"quote"`
+	// Origin names where the value was read when that is not the page
+	// text: "einvoice:BT-112" is business term BT-112 of an e-invoice
+	// (Extraction.Source says which). Such a value also carries the page
+	// and line that print it, when the page does; see NotPrinted.
+	Origin string `json:"origin,omitempty"`
 }
+
+// NotPrinted reports that the value comes from a machine-readable source
+// (Origin) and the page does not print it: no page, no quote. That is not
+// an error: an e-invoice may carry more than its page shows.
+func (e Evidence) NotPrinted() bool { return e.Origin != "" && e.Page == 0 && e.Quote == "" }
 
 // Field is one extracted value with its evidence and the verdict of the
 // deterministic checks.
@@ -73,6 +83,16 @@ const (
 	IssueExtraction = "extraction"   // the extractor itself failed (no valid tool call, ...)
 	IssueTruncated  = "truncated"    // the document did not fit the model's budget
 	IssueDisagree   = "disagreement" // the second extractor read another value
+	// IssueEInvoiceRule: the e-invoice breaks a business rule of EN 16931
+	// that applies to its profile (the message names the rule).
+	IssueEInvoiceRule = "einvoice_rule"
+	// IssueEInvoice: the e-invoice was read with a repair or a doubt (an
+	// invalid XML declaration, an unknown profile, a value that does not
+	// parse); the message says what.
+	IssueEInvoice = "einvoice"
+	// IssueEInvoiceMismatch: the page prints another value than the
+	// e-invoice carries for the same field.
+	IssueEInvoiceMismatch = "einvoice_mismatch"
 )
 
 // Usage is what extracting a document cost.
@@ -99,7 +119,7 @@ func (u *Usage) Add(v Usage) {
 
 // ExtractorRef says what produced an extraction.
 type ExtractorRef struct {
-	// Kind is "llm" or "rules".
+	// Kind is "llm", "rules" or "einvoice".
 	Kind  string `json:"kind"`
 	Model string `json:"model,omitempty"`
 	// PromptVersion is the content hash of the prompt templates used.
@@ -136,6 +156,37 @@ type Extraction struct {
 	Issues   []Issue           `json:"issues"`
 	Usage    Usage             `json:"usage"`
 	Attempts []Attempt         `json:"attempts,omitempty"`
+	// Source names the machine-readable data the values were read from;
+	// nil when they were read from the page text.
+	Source *Source `json:"source,omitempty"`
+}
+
+// Source is the machine-readable data an extraction was read from: the
+// e-invoice XML attached to a hybrid PDF, or an XML document of its own.
+// It is what lineage records about it.
+type Source struct {
+	// Kind is "einvoice".
+	Kind string `json:"kind"`
+	// Attachment is the attachment's file name ("factur-x.xml").
+	Attachment string `json:"attachment"`
+	// Relationship is the attachment's /AFRelationship, if any.
+	Relationship string `json:"relationship,omitempty"`
+	// Syntax is the XML syntax: "CII", "UBL Invoice", "UBL CreditNote",
+	// "ZUGFeRD 1.0" (or its pre-release "ZUGFeRD RC").
+	Syntax string `json:"syntax"`
+	// Profile is the profile the guideline names: "MINIMUM", "BASIC WL",
+	// "BASIC", "EN 16931", "EXTENDED", "XRechnung", "ZUGFeRD 1.0
+	// COMFORT", ...; "" when the guideline names none we know.
+	Profile string `json:"profile,omitempty"`
+	// Guideline is the specification identifier (BT-24) as written.
+	Guideline string `json:"guideline,omitempty"`
+	// SHA256 is the hex SHA-256 of the XML bytes.
+	SHA256 string `json:"sha256"`
+	// RulesChecked: the EN 16931 business rules of the profile were
+	// checked (they are not for ZUGFeRD 1.0 and unknown profiles).
+	RulesChecked bool `json:"rules_checked"`
+	// Violations are the codes of the rules the XML breaks ("BR-CO-16").
+	Violations []string `json:"violations,omitempty"`
 }
 
 // Failed reports whether any issue has severity fail.

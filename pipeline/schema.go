@@ -39,6 +39,10 @@ type FieldSpec struct {
 	Pattern string `json:"pattern,omitempty"`
 	// Items are the fields of each element of an array field.
 	Items []FieldSpec `json:"items,omitempty"`
+	// EInvoice names the EN 16931 business term an e-invoice carries the
+	// field in ("BT-112"; "BG-25" for the invoice lines, whose items then
+	// name line-level terms). Empty when e-invoices do not map the field.
+	EInvoice string `json:"einvoice,omitempty"`
 }
 
 // Schema declares the fields to extract from a kind of document.

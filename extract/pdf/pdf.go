@@ -38,9 +38,10 @@ import (
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
-// Version names this parser and its behaviour; it changes whenever the text
-// it produces for the same bytes may change, and is recorded on documents.
-const Version = "pdf/1"
+// Version names this parser and its behaviour; it changes whenever the
+// document it produces for the same bytes may change, and is recorded on
+// documents. pdf/2 lists attachments and the XMP e-invoice metadata.
+const Version = "pdf/2"
 
 // Errors callers branch on. Errors returned by Parse wrap one of these (or
 // context.DeadlineExceeded / context.Canceled) with details.
@@ -148,6 +149,7 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 	enc := scanEncryption(v.data)
 
 	var opened bool
+	src := v // the bytes the library opened, for the attachments
 	doc.Meta, doc.Pages, opened, err = parseData(ctx, v, enc, opts)
 	if errors.Is(err, ErrMalformed) && ctx.Err() == nil {
 		// The file's own cross-reference data may be what is broken
@@ -158,7 +160,7 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 		if fixed, ok := rebuildXref(v.data); ok {
 			meta, pages, opened2, err2 := parseData(ctx, view{data: fixed}, enc, opts)
 			if opened2 && !enc.unreliable() && !errors.Is(err2, ErrMalformed) {
-				doc.Meta, doc.Pages, opened = meta, pages, true
+				doc.Meta, doc.Pages, opened, src = meta, pages, true, view{data: fixed}
 				doc.Warnings = append(doc.Warnings, "cross-reference table rebuilt from the objects: "+err.Error())
 				err = err2
 			}
@@ -173,6 +175,7 @@ func ParseBytes(ctx context.Context, data []byte, opts Options) (doc pipeline.Do
 	if err != nil {
 		return doc, err
 	}
+	addAttachments(ctx, &doc, src, enc, opts)
 	if doc.TextPages() == 0 {
 		return doc, fmt.Errorf("%w: none of %d pages has extractable text", ErrNoText, len(doc.Pages))
 	}

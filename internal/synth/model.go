@@ -42,6 +42,7 @@ type item struct {
 	desc         string
 	qty          int64
 	unit, amount int64
+	kind         qtyKind
 }
 
 // invoice is one synthetic document: the business content, how it is
@@ -79,6 +80,10 @@ type invoice struct {
 	sinceYear   int
 	footerNoise bool
 	stampNoise  bool
+
+	// plainXML, when set, is attached with fpdf's own attachment support
+	// (VariantPlain).
+	plainXML []byte
 }
 
 // Formatting helpers: everything printed goes through these, and tests use
@@ -197,7 +202,7 @@ func newInvoice(seed int64, i int) *invoice {
 	}
 	for range n {
 		p := catalog[rng.IntN(len(catalog))]
-		it := item{desc: p.desc[inv.lang]}
+		it := item{desc: p.desc[inv.lang], kind: p.kind}
 		if long {
 			it.desc = fmt.Sprintf("%s %d %s", refPrefix[inv.lang], 10000+rng.IntN(90000), it.desc)
 		}

@@ -59,6 +59,9 @@ func renderPass(inv *invoice, nb int) (renderResult, error) {
 	pdf.SetAuthor(inv.vendor.name, true)
 	pdf.SetCreator("extractor internal/synth", false)
 	pdf.SetProducer("extractor internal/synth", false)
+	if inv.plainXML != nil {
+		pdf.SetAttachments([]fpdf.Attachment{{Content: inv.plainXML, Filename: XMLName, Description: "Factur-X invoice"}})
+	}
 
 	w, h := pdf.GetPageSize()
 	r := &renderer{pdf: pdf, tr: pdf.UnicodeTranslatorFromDescriptor(""), inv: inv, L: inv.L, nb: nb, W: w, H: h}

@@ -35,6 +35,10 @@ type Options struct {
 	// of the documents (drawn from the seed). Without it those documents
 	// are otherwise identical.
 	Noise bool
+	// Hybrid makes hybrid invoices: each PDF carries its CII XML as
+	// factur-x.xml (see HybridInvoice), document i in variant
+	// HybridVariant(i). The pages are the same as without it.
+	Hybrid bool
 }
 
 // MaxCount bounds Options.Count so that ids keep four digits and sort.
@@ -138,6 +142,10 @@ func Generate(dir string, opts Options) error {
 func Invoice(opts Options, i int) (pdf []byte, row Row, err error) {
 	if i < 0 || i >= MaxCount {
 		return nil, Row{}, fmt.Errorf("synth: index %d out of range 0..%d", i, MaxCount-1)
+	}
+	if opts.Hybrid {
+		pdf, _, row, err := HybridInvoice(opts, i, HybridVariant(i))
+		return pdf, row, err
 	}
 	inv := newInvoice(opts.Seed, i)
 	if !opts.Noise {
