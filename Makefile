@@ -54,6 +54,8 @@ fuzz:
 	$(GO) test ./extract -run '^$$' -fuzz '^FuzzParseSchema$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./extract -run '^$$' -fuzz '^FuzzToolArguments$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./extract -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./extract/ocr -run '^$$' -fuzz '^FuzzParseTSV$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./extract/ocr -run '^$$' -fuzz '^FuzzImageHeaders$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -236,7 +236,7 @@ func (e *tiffEntry) uints(order binary.ByteOrder) ([]uint64, bool) {
 // singlePage writes the page as a TIFF of its own: the header, the
 // directory with the kept entries (in tag order, as TIFF requires), their
 // values, and the page's strips or tiles, with the offsets pointing at the
-// new places. The copied data may not exceed the source file's size.
+// new places. The copy is at most about twice the source file's size.
 func (d *tiffDir) singlePage(order binary.ByteOrder, data []byte) ([]byte, error) {
 	offTag, cntTag := uint16(tagStripOffsets), uint16(tagStripByteCounts)
 	if d.entry(tagStripOffsets) == nil {
@@ -284,6 +284,10 @@ func (d *tiffDir) singlePage(order binary.ByteOrder, data []byte) ([]byte, error
 		pos += pos & 1
 		stripAt[i] = pos
 		pos += int(cnts[i])
+	}
+	if pos > 2*len(data)+4096 {
+		// Tag values that repeat the file's bytes: no real page needs it.
+		return nil, fmt.Errorf("%w: TIFF page's directory values add up to more than the file", ErrBadImage)
 	}
 	out := make([]byte, pos)
 	copy(out, data[:4]) // byte order and 42
