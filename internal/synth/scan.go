@@ -72,7 +72,10 @@ const (
 	ProfileSideways Profile = "sideways"
 )
 
-var profiles = []Profile{ProfileScanner, ProfilePhone, ProfileSideways}
+// profiles weighs the profiles drawn per document: half scanner, 30 %
+// phone, 20 % sideways.
+var profiles = []Profile{ProfileScanner, ProfileScanner, ProfileScanner, ProfileScanner, ProfileScanner,
+	ProfilePhone, ProfilePhone, ProfilePhone, ProfileSideways, ProfileSideways}
 
 // Degradation is what happens to a page image between the printer and the
 // file.
@@ -91,6 +94,9 @@ type Degradation struct {
 	// Shade darkens the page towards one corner by up to this share
 	// (uneven light on a photo).
 	Shade float64 `json:"shade,omitempty"`
+	// Threshold, when set, turns the image black and white like a fax:
+	// darker than this becomes black, the rest white.
+	Threshold int `json:"threshold,omitempty"`
 	// Quality is the JPEG quality the image is compressed at (1-100); 0
 	// keeps it lossless.
 	Quality int `json:"quality,omitempty"`
@@ -116,6 +122,9 @@ func (d Degradation) String() string {
 	if d.Shade != 0 {
 		parts = append(parts, fmt.Sprintf("shade %.2f", d.Shade))
 	}
+	if d.Threshold != 0 {
+		parts = append(parts, fmt.Sprintf("black and white at %d", d.Threshold))
+	}
 	if d.Quality != 0 {
 		parts = append(parts, fmt.Sprintf("jpeg q%d", d.Quality))
 	}
@@ -132,7 +141,8 @@ type ScanOptions struct {
 	// Format is the file type; "" draws one per document. Multi-page
 	// documents asked for as PNG or JPEG become TIFFs (the notes say so).
 	Format ScanFormat
-	// Profile chooses the degradations; "" draws one per document.
+	// Profile chooses the degradations; "" draws one per document (half
+	// scanner, 30 % phone, 20 % sideways).
 	Profile Profile
 	// Degradation, when set, is used for every document instead of one
 	// drawn from the profile.
@@ -346,6 +356,9 @@ func Degrade(src *image.Gray, d Degradation, seed uint64) *image.Gray {
 			if d.Noise > 0 {
 				v += rng.NormFloat64() * d.Noise
 			}
+			if d.Threshold > 0 {
+				v = 255 * float64(b2i(v >= float64(d.Threshold)))
+			}
 			row[x] = uint8(min(max(math.Round(v), 0), 255))
 		}
 	}
@@ -353,6 +366,13 @@ func Degrade(src *image.Gray, d Degradation, seed uint64) *image.Gray {
 		img = turnGray(img, d.Turn)
 	}
 	return img
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func cloneGray(src *image.Gray) *image.Gray {
