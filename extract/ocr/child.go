@@ -18,7 +18,7 @@ import (
 // more is ErrTooLarge). Failures are classified: the deadline as
 // context.DeadlineExceeded, memory exhaustion as ErrTooLarge, anything else
 // as ErrEngine with the program's last message.
-func (e *Engine) run(ctx context.Context, program string, args []string, stdin io.Reader, maxOut int64) ([]byte, error) {
+func (e *Engine) run(ctx context.Context, page int, program string, args []string, stdin io.Reader, maxOut int64) (out []byte, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -33,21 +33,33 @@ func (e *Engine) run(ctx context.Context, program string, args []string, stdin i
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
 	cmd.Env = e.env
 	cmd.Stdin = stdin
-	out := &capBuffer{max: maxOut}
-	cmd.Stdout = out
+	stdout := &capBuffer{max: maxOut}
+	cmd.Stdout = stdout
 	errBuf := &capBuffer{max: 32 << 10, drop: true}
 	cmd.Stderr = errBuf
 	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
 	name := filepath.Base(program)
+	if e.opts.OnChild != nil {
+		start := time.Now()
+		defer func() {
+			st := ChildStats{Program: name, Page: page, Wall: time.Since(start), Err: err}
+			if ps := cmd.ProcessState; ps != nil {
+				st.CPU = ps.UserTime() + ps.SystemTime()
+				st.MaxRSS = maxRSS(ps)
+			}
+			e.opts.OnChild(st)
+		}()
+	}
+	err = cmd.Run()
+	out = stdout.buf.Bytes()
 	switch {
 	case err == nil:
-		return out.buf.Bytes(), nil
+		return out, nil
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case cctx.Err() != nil:
 		return nil, fmt.Errorf("ocr: %s did not finish within %v and was stopped: %w", name, e.opts.PageTimeout, context.DeadlineExceeded)
-	case out.over:
+	case stdout.over:
 		return nil, fmt.Errorf("%w: %s wrote more than %d bytes", ErrTooLarge, name, maxOut)
 	}
 	msg := errBuf.buf.String()

@@ -113,7 +113,7 @@ func (e *Engine) pdfPage(ctx context.Context, pdf []byte, p pipeline.Page) pageR
 		}
 	}
 	n := strconv.Itoa(p.Number)
-	img, err := e.run(ctx, e.pdftoppm, []string{"-r", strconv.Itoa(dpi), "-gray", "-f", n, "-l", n, "-"},
+	img, err := e.run(ctx, p.Number, e.pdftoppm, []string{"-r", strconv.Itoa(dpi), "-gray", "-f", n, "-l", n, "-"},
 		bytes.NewReader(pdf), e.opts.MaxPixels+64)
 	if err != nil {
 		return pageResult{err: fmt.Errorf("rendering: %w", err)}
@@ -122,7 +122,7 @@ func (e *Engine) pdfPage(ctx context.Context, pdf []byte, p pipeline.Page) pageR
 	if err != nil {
 		return pageResult{err: fmt.Errorf("rendering: pdftoppm wrote no page image: %w", err)}
 	}
-	res, err := e.recognise(ctx, img, w, h, dpi)
+	res, err := e.recognise(ctx, p.Number, img, w, h, dpi)
 	if err != nil {
 		return pageResult{err: err}
 	}
@@ -139,12 +139,12 @@ func (e *Engine) pdfPage(ctx context.Context, pdf []byte, p pipeline.Page) pageR
 
 // recognise runs tesseract on one page image (any format it reads) of w x h
 // pixels at dpi.
-func (e *Engine) recognise(ctx context.Context, img []byte, w, h, dpi int) (layoutResult, error) {
+func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi int) (layoutResult, error) {
 	args := []string{"stdin", "stdout", "--psm", strconv.Itoa(pageSegMode), "-l", e.languages, "--dpi", strconv.Itoa(dpi)}
 	if e.opts.TessdataDir != "" {
 		args = append(args, "--tessdata-dir", e.opts.TessdataDir)
 	}
-	out, err := e.run(ctx, e.tesseract, append(args, "tsv"), bytes.NewReader(img), maxTSV)
+	out, err := e.run(ctx, page, e.tesseract, append(args, "tsv"), bytes.NewReader(img), maxTSV)
 	if err != nil {
 		var ce *childError
 		if errors.As(err, &ce) && ce.unreadableImage() {
@@ -338,7 +338,7 @@ func (e *Engine) imagePage(ctx context.Context, number int, info imageInfo, page
 		warnings = append(warnings, fmt.Sprintf("page %d: the image %s; assumed %d dpi (an A4 page's height)", number, what, assumed))
 		dpi = assumed
 	}
-	res, err := e.recognise(ctx, img, info.width, info.height, dpi)
+	res, err := e.recognise(ctx, number, img, info.width, info.height, dpi)
 	if err != nil {
 		return pageResult{err: err}
 	}

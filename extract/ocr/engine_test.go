@@ -179,11 +179,23 @@ func checkLikeReference(t *testing.T, got pipeline.Page, tolX, tolY float64) {
 // order, table rows as one line with their columns apart, boxes where the
 // text was drawn, words with confidences.
 func TestReadingOrderAndCoordinates(t *testing.T) {
-	e := testEngine(t, Options{})
+	var mu sync.Mutex
+	var children []ChildStats
+	e := testEngine(t, Options{OnChild: func(s ChildStats) {
+		mu.Lock()
+		defer mu.Unlock()
+		children = append(children, s)
+	}})
 	data := scan(t, synth.Degradation{}, synth.ScanPNG)
 	doc, err := e.ParseImage(testContext(t), data)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The probes (page 0) and one recognition of page 1, with its cost.
+	last := children[len(children)-1]
+	if last.Program != "tesseract" || last.Page != 1 || last.Err != nil || last.CPU <= 0 || last.Wall <= 0 ||
+		(runtime.GOOS == "linux" && last.MaxRSS < 1<<20) || children[0].Page != 0 {
+		t.Errorf("children %+v", children)
 	}
 	if len(doc.Pages) != 1 {
 		t.Fatalf("%d pages", len(doc.Pages))

@@ -95,6 +95,20 @@ type Options struct {
 	// TessdataDir is where the traineddata files are (default:
 	// tesseract's own).
 	TessdataDir string
+	// OnChild, when set, is called after every child process with what it
+	// cost (for tracing and measurements). It may be called from several
+	// goroutines at once.
+	OnChild func(ChildStats)
+}
+
+// ChildStats is what one child process cost.
+type ChildStats struct {
+	Program string // "tesseract" or "pdftoppm"
+	Page    int    // the page it worked on; 0 for version and language probes
+	Wall    time.Duration
+	CPU     time.Duration // user and system time
+	MaxRSS  int64         // peak resident memory in bytes (0 where unknown)
+	Err     error
 }
 
 func (o Options) withDefaults() Options {
@@ -262,7 +276,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.env = childEnv(os.Environ())
 
-	out, err := e.run(ctx, e.tesseract, []string{"--version"}, nil, 1<<16)
+	out, err := e.run(ctx, 0, e.tesseract, []string{"--version"}, nil, 1<<16)
 	if err != nil {
 		return nil, fmt.Errorf("ocr: tesseract --version: %w", err)
 	}
@@ -299,7 +313,7 @@ func (e *Engine) checkLanguages(ctx context.Context) error {
 	if e.opts.TessdataDir != "" {
 		args = append([]string{"--tessdata-dir", e.opts.TessdataDir}, args...)
 	}
-	out, err := e.run(ctx, e.tesseract, args, nil, 1<<20)
+	out, err := e.run(ctx, 0, e.tesseract, args, nil, 1<<20)
 	if err != nil {
 		return fmt.Errorf("ocr: tesseract --list-langs: %w", err)
 	}

@@ -2,6 +2,11 @@
 
 package ocr
 
-import "os/exec"
+import (
+	"os"
+	"os/exec"
+)
 
 func killed(*exec.ExitError) bool { return false }
+
+func maxRSS(*os.ProcessState) int64 { return 0 }
