@@ -65,6 +65,9 @@ func (e *Engine) OCR(ctx context.Context, doc pipeline.Document, pdf []byte, mod
 	e.each(ctx, len(todo), func(ctx context.Context, k int) {
 		results[k] = e.pdfPage(ctx, pdf, doc.Pages[todo[k]])
 	})
+	if err := ctx.Err(); err != nil {
+		return doc, err // some pages may not have started
+	}
 	out := doc
 	out.Pages = append([]pipeline.Page(nil), doc.Pages...)
 	out.Warnings = append([]string(nil), doc.Warnings...)
@@ -73,9 +76,6 @@ func (e *Engine) OCR(ctx context.Context, doc pipeline.Document, pdf []byte, mod
 	for k, r := range results {
 		p := doc.Pages[todo[k]]
 		if r.err != nil {
-			if ctx.Err() != nil {
-				return doc, ctx.Err()
-			}
 			if first == nil {
 				first = r.err
 			}

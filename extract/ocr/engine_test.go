@@ -605,12 +605,22 @@ func TestHostileImages(t *testing.T) {
 	}
 }
 
-// A cancelled context stops the work and is the error.
+// A cancelled context stops the work and is the error; the document is
+// returned as it came.
 func TestCancel(t *testing.T) {
 	e := testEngine(t, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := e.ParseImage(ctx, scan(t, synth.Degradation{Quality: 70}, synth.ScanJPEG)); !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v", err)
+	}
+	data := mixedPDF(t)
+	doc, err := pdf.Parse(context.Background(), bytes.NewReader(data), int64(len(data)), pdf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.OCR(ctx, doc, data, ModeForce)
+	if !errors.Is(err, context.Canceled) || got.Pages[0].Status != pipeline.PageText || got.Pages[1].Status != pipeline.PageNoText {
+		t.Errorf("err %v, pages %s %s", err, got.Pages[0].Status, got.Pages[1].Status)
 	}
 }
