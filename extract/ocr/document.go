@@ -36,7 +36,8 @@ type pageResult struct {
 // pipeline.PageNoText; ModeForce: every page) from pdf, the bytes doc was
 // parsed from, and returns the document with those pages replaced: status
 // pipeline.PageOCR, lines with words and confidences, Page.OCR saying how.
-// A page where nothing was recognised stays PageNoText, with Page.OCR set.
+// A page where nothing was recognised stays PageNoText, with Page.OCR set
+// (in ModeForce a page with a text layer then keeps it, with a warning).
 //
 // A page that fails keeps what it had and the document gets a warning
 // naming the page and the reason; the error is nil unless no selected page
@@ -82,9 +83,14 @@ func (e *Engine) OCR(ctx context.Context, doc pipeline.Document, pdf []byte, mod
 			out.Warnings = append(out.Warnings, fmt.Sprintf("page %d: OCR failed: %v", p.Number, r.err))
 			continue
 		}
-		out.Pages[todo[k]] = r.page
 		out.Warnings = append(out.Warnings, r.warnings...)
 		done++
+		if r.page.Status == pipeline.PageNoText && p.Status == pipeline.PageText {
+			// Forced OCR that found nothing does not throw a text layer away.
+			out.Warnings = append(out.Warnings, fmt.Sprintf("page %d: OCR found no text; the text layer is kept", p.Number))
+			continue
+		}
+		out.Pages[todo[k]] = r.page
 	}
 	if done > 0 {
 		out.Parser = strings.TrimSpace(out.Parser + " " + e.Version())

@@ -3,6 +3,7 @@ package ocr
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/internal/synth"
@@ -110,6 +112,52 @@ func TestScanFixtures(t *testing.T) {
 				t.Errorf("%d of invoice number, IBAN and VAT id found in:\n%s", found, doc.Text())
 			}
 			t.Log(fmt.Sprintf("%d pages, mean confidence %.3f", len(doc.Pages), doc.Pages[0].OCR.Confidence))
+		})
+	}
+}
+
+// Forced OCR of the shared corpus's hostile files (the first page of each
+// that extract/pdf opens): whatever pdftoppm and tesseract make of them, the
+// result is a document with typed errors or warnings, never a crash.
+func TestHostileCorpusOCR(t *testing.T) {
+	corpus := testenv.CorpusDir(t)
+	// Low resolution and a short deadline keep it quick: a timeout is an
+	// accepted outcome (a glyph table of thousands of CJK characters
+	// takes tesseract minutes).
+	e := testEngine(t, Options{DPI: 100, PageTimeout: 10 * time.Second})
+	f, err := os.Open(filepath.Join(corpus, "hostile", "dataset.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r struct {
+			ID, File, Expect string
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(r.ID, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(corpus, "hostile", r.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := testContext(t)
+			doc, err := pdf.ParseBytes(ctx, data, pdf.Options{MaxPages: 50})
+			if len(doc.Pages) == 0 {
+				t.Skipf("extract/pdf: %v", err)
+			}
+			doc.Pages = doc.Pages[:1]
+			got, err := e.OCR(ctx, doc, data, ModeForce)
+			if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrBadImage) && !errors.Is(err, ErrEngine) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("untyped error %v", err)
+			}
+			p := got.Pages[0]
+			if err == nil && p.Status != pipeline.PageOCR && p.Status != pipeline.PageNoText && p.Status != pipeline.PageText {
+				t.Errorf("page status %s", p.Status)
+			}
+			t.Logf("%s: %s, %d lines, err %v, warnings %q", r.Expect, p.Status, len(p.Lines), err, got.Warnings)
 		})
 	}
 }
