@@ -39,18 +39,11 @@ func (e *Engine) run(ctx context.Context, page int, program string, args []strin
 	cmd.Stderr = errBuf
 	cmd.WaitDelay = 2 * time.Second
 	name := filepath.Base(program)
-	if e.opts.OnChild != nil {
-		start := time.Now()
-		defer func() {
-			st := ChildStats{Program: name, Page: page, Wall: time.Since(start), Err: err}
-			if ps := cmd.ProcessState; ps != nil {
-				st.CPU = ps.UserTime() + ps.SystemTime()
-				st.MaxRSS = maxRSS(ps)
-			}
-			e.opts.OnChild(st)
-		}()
+	if e.opts.OnChild == nil {
+		err = cmd.Run()
+	} else {
+		err = e.runObserved(cmd, name, page)
 	}
-	err = cmd.Run()
 	out = stdout.buf.Bytes()
 	switch {
 	case err == nil:
@@ -71,6 +64,51 @@ func (e *Engine) run(ctx context.Context, page int, program string, args []strin
 		return nil, fmt.Errorf("%w: %s ran out of memory (%s)", ErrTooLarge, name, limit)
 	}
 	return nil, &childError{program: name, err: err, msg: lastMessage(msg)}
+}
+
+// runObserved runs cmd and reports what it cost to OnChild. The peak
+// memory is sampled from /proc while the child runs (Linux; the last
+// sample, taken after the exec, is the child's own high-water mark), else
+// taken from rusage.
+func (e *Engine) runObserved(cmd *exec.Cmd, name string, page int) error {
+	start := time.Now()
+	st := ChildStats{Program: name, Page: page}
+	err := cmd.Start()
+	if err == nil {
+		stop, done := make(chan struct{}), make(chan struct{})
+		var peak int64
+		var sampled bool
+		go func() {
+			defer close(done)
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			for {
+				if v, ok := peakRSS(cmd.Process.Pid); ok {
+					peak, sampled = v, true
+				}
+				select {
+				case <-t.C:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		err = cmd.Wait()
+		close(stop)
+		<-done
+		if sampled {
+			st.MaxRSS = peak
+		}
+	}
+	st.Wall, st.Err = time.Since(start), err
+	if ps := cmd.ProcessState; ps != nil {
+		st.CPU = ps.UserTime() + ps.SystemTime()
+		if st.MaxRSS == 0 {
+			st.MaxRSS = maxRSS(ps)
+		}
+	}
+	e.opts.OnChild(st)
+	return err
 }
 
 // childError is a program's failure with its last message; it wraps

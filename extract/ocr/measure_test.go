@@ -34,8 +34,9 @@ import (
 //	OCR_MEASURE_LONG=1 go test ./extract/ocr -run TestMeasureLongScan -v -timeout 1h
 //	OCR_MEASURE_CORPUS=1 go test ./extract/ocr -run TestMeasureCorpus -v -timeout 1h
 //
-// OCR_MEASURE_DPI, OCR_MEASURE_LANG, OCR_MEASURE_WORKERS and
-// OCR_MEASURE_LIMIT (the first N documents) vary the settings;
+// OCR_MEASURE_DPI, OCR_MEASURE_LANG, OCR_MEASURE_WORKERS,
+// OCR_MEASURE_FORMAT (pdf, png, jpg or tif only) and OCR_MEASURE_LIMIT (the
+// first N documents) vary the settings;
 // OCR_MEASURE_OUT names a JSON file for the per-document results.
 
 func measureEnv(name string, def int) int {
@@ -136,6 +137,9 @@ func TestMeasureScans(t *testing.T) {
 			t.Fatal(err)
 		}
 		rows = append(rows, r)
+	}
+	if ext := os.Getenv("OCR_MEASURE_FORMAT"); ext != "" {
+		rows = slices.DeleteFunc(rows, func(r scanRow) bool { return filepath.Ext(r.File) != "."+ext })
 	}
 	if n := measureEnv("OCR_MEASURE_LIMIT", len(rows)); n < len(rows) {
 		rows = rows[:n]
@@ -275,19 +279,10 @@ func maxOr0(xs []float64) float64 {
 	return slices.Max(xs)
 }
 
-// peakRSS is this process's peak resident memory (Linux), in MiB.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
+// selfPeakRSS is this process's peak resident memory (Linux), in MiB.
+func selfPeakRSS() float64 {
+	v, _ := peakRSS(os.Getpid())
+	return float64(v) / (1 << 20)
 }
 
 // A 50-page scan: 50 different invoices' first pages, scanner-degraded at
@@ -326,7 +321,7 @@ func TestMeasureLongScan(t *testing.T) {
 	workers := measureEnv("OCR_MEASURE_WORKERS", 2)
 	e := testEngine(t, Options{Workers: workers, OnChild: log.add})
 	log.take()
-	before := peakRSS()
+	before := selfPeakRSS()
 	start := time.Now()
 	out, err := e.OCR(ctx, doc, data, ModeAuto)
 	wall := time.Since(start)
@@ -350,7 +345,7 @@ func TestMeasureLongScan(t *testing.T) {
 	}
 	t.Logf("50 pages, %d workers: wall %v (%.2f s/page), children CPU %.0f s (%.2f s/page), peak RSS tesseract %d MiB, pdftoppm %d MiB; "+
 		"this process's peak RSS %.0f MiB before, %.0f MiB after; %d lines, mean confidence %.3f, warnings %d",
-		workers, wall.Round(time.Second), wall.Seconds()/50, cpu, cpu/50, rssT>>20, rssP>>20, before, peakRSS(), lines, conf/50, len(out.Warnings))
+		workers, wall.Round(time.Second), wall.Seconds()/50, cpu, cpu/50, rssT>>20, rssP>>20, before, selfPeakRSS(), lines, conf/50, len(out.Warnings))
 
 	// Interrupted after 15 s: how long until OCR returns.
 	cctx, cancel := context.WithCancel(ctx)
