@@ -45,6 +45,11 @@ type pageResult struct {
 // missing (*ToolError), or ctx ends. The document's Parser gains the
 // engine's Version when any page was recognised. doc is not modified.
 func (e *Engine) OCR(ctx context.Context, doc pipeline.Document, pdf []byte, mode Mode) (pipeline.Document, error) {
+	switch mode {
+	case ModeOff, ModeAuto, ModeForce:
+	default:
+		return doc, fmt.Errorf("ocr: mode %q: want auto, force or off", mode)
+	}
 	var todo []int
 	for i, p := range doc.Pages {
 		if mode == ModeForce || (mode == ModeAuto && p.Status == pipeline.PageNoText) {

@@ -397,6 +397,9 @@ func TestOCRModes(t *testing.T) {
 	if force.Pages[0].Status != pipeline.PageOCR || !strings.Contains(force.Pages[0].Text(), "Cover letter") || force.Pages[1].Status != pipeline.PageOCR {
 		t.Errorf("force: %s %q %s", force.Pages[0].Status, force.Pages[0].Text(), force.Pages[1].Status)
 	}
+	if _, err := e.OCR(ctx, doc, data, "sometimes"); err == nil {
+		t.Error("unknown mode: no error")
+	}
 	// Bytes that are not the document's are refused.
 	if _, err := e.OCR(ctx, doc, samplePDF(t), ModeAuto); err == nil {
 		t.Error("OCR of other bytes: no error")
