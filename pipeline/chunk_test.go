@@ -84,3 +84,19 @@ func TestChunkIDsAreStable(t *testing.T) {
 		t.Error("options key must change with the options")
 	}
 }
+
+// OCR pages chunk like text pages: the chunker reads Lines, whatever made them.
+func TestChunksOCRPages(t *testing.T) {
+	text := linesDoc([]string{"a b", "c d"})
+	ocr := linesDoc([]string{"a b", "c d"})
+	ocr.Pages[0].Status = PageOCR
+	ocr.Pages[0].OCR = &OCRInfo{Engine: "tesseract", DPI: 300}
+	for i := range ocr.Pages[0].Lines {
+		ocr.Pages[0].Lines[i].Words = []Word{{Text: "x", Confidence: 0.5}}
+	}
+	opts := ChunkOptions{MaxTokens: 3, Overlap: -1, Count: words}
+	a, b := Chunks(text, opts), Chunks(ocr, opts)
+	if len(a) != 2 || fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("text %v\nocr  %v", a, b)
+	}
+}

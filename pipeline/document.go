@@ -101,7 +101,14 @@ const (
 	// PageError: the page could not be read; Page.Error says why. The other
 	// pages of the document are still usable.
 	PageError PageStatus = "error"
+	// PageOCR: the page's text was recognised from its image by OCR
+	// (Page.OCR says how); its lines carry Words with confidences.
+	PageOCR PageStatus = "ocr"
 )
+
+// HasText reports whether a page with this status has text to read: a text
+// layer or recognised text.
+func (s PageStatus) HasText() bool { return s == PageText || s == PageOCR }
 
 // Page is one page of a document.
 type Page struct {
@@ -117,6 +124,32 @@ type Page struct {
 	// Lines are in reading order: top to bottom, and left to right within a
 	// line. Line text keeps wide gaps (table columns) as runs of spaces.
 	Lines []Line `json:"lines"`
+	// OCR says how a PageOCR page was recognised; nil for other pages.
+	OCR *OCRInfo `json:"ocr,omitempty"`
+}
+
+// OCRInfo records how a page's text was recognised, so that a reader (and
+// the cache, through the parser version) knows what produced it.
+type OCRInfo struct {
+	// Engine and Version name the OCR program, e.g. "tesseract", "5.3.0".
+	Engine  string `json:"engine"`
+	Version string `json:"version"`
+	// Languages are the engine's language models, e.g. "eng+deu+fra".
+	Languages string `json:"languages"`
+	// DPI is the resolution the page image was recognised at: the render
+	// resolution of a PDF page, or the (declared or assumed) resolution of
+	// an image file. Points = pixels * 72 / DPI.
+	DPI int `json:"dpi"`
+	// Rotation is how far the image was turned clockwise, in degrees (0,
+	// 90, 180 or 270), to stand the page upright before recognition;
+	// Page.Width, Height and every box are in the upright page.
+	Rotation int `json:"rotation,omitempty"`
+	// Skew is the small angle, in degrees, by which the text lines were
+	// found to slope (positive: rising to the right). Boxes are where the
+	// words are in the upright image, not straightened.
+	Skew float64 `json:"skew,omitempty"`
+	// Confidence is the mean confidence of the page's words, 0..1.
+	Confidence float64 `json:"confidence"`
 }
 
 // Text returns the page's text: its lines joined by newlines.
@@ -137,6 +170,63 @@ type Line struct {
 	// Box bounds the line in page coordinates: points, origin at the top
 	// left of the (rotated) page, y growing downwards, as on screen.
 	Box Box `json:"box"`
+	// Words are the recognised words of an OCR line, in the order their
+	// text appears in Text; nil for text-layer lines, whose text is what
+	// the file says.
+	Words []Word `json:"words,omitempty"`
+}
+
+// Word is one recognised word: its text, where it is and how sure the OCR
+// engine was.
+type Word struct {
+	Text string `json:"text"`
+	Box  Box    `json:"box"`
+	// Confidence is the engine's confidence in the word, 0..1.
+	Confidence float64 `json:"confidence"`
+}
+
+// Confidence is the lowest confidence of the line's words, 0..1, and
+// whether the line has any (text-layer lines have none: their text is
+// certain).
+func (l Line) Confidence() (float64, bool) {
+	return wordsConfidence(l.Words)
+}
+
+// WordsAt returns the words that overlap the bytes Text[start:end] (a
+// quote found in the line), in order. It returns nil for lines without
+// Words.
+func (l Line) WordsAt(start, end int) []Word {
+	var out []Word
+	at := 0
+	for _, w := range l.Words {
+		i := strings.Index(l.Text[at:], w.Text)
+		if i < 0 {
+			break // Text was not built from Words
+		}
+		ws, we := at+i, at+i+len(w.Text)
+		at = we
+		if ws < end && we > start {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// SpanConfidence is the lowest confidence of the words under
+// Text[start:end], and whether there are any (see WordsAt).
+func (l Line) SpanConfidence(start, end int) (float64, bool) {
+	return wordsConfidence(l.WordsAt(start, end))
+}
+
+func wordsConfidence(ws []Word) (float64, bool) {
+	if len(ws) == 0 {
+		return 0, false
+	}
+	c := ws[0].Confidence
+	for _, w := range ws[1:] {
+		c = min(c, w.Confidence)
+	}
+	return c, true
 }
 
 // Box is an axis-aligned rectangle in page coordinates.
@@ -160,11 +250,12 @@ func (d Document) Text() string {
 	return b.String()
 }
 
-// TextPages counts the pages that have a text layer.
+// TextPages counts the pages that have text: a text layer or recognised
+// text (PageText or PageOCR).
 func (d Document) TextPages() int {
 	n := 0
 	for _, p := range d.Pages {
-		if p.Status == PageText {
+		if p.Status.HasText() {
 			n++
 		}
 	}

@@ -4,7 +4,10 @@
 #   - a PostgreSQL server (the platform's default major version)
 #   - the pgvector extension for the server that scripts/pg.sh uses
 #   - make and a C compiler (also what pgvector's build needs)
-#   - poppler-utils (pdftotext, used by comparison tests)
+#   - poppler-utils (pdftotext for comparison tests, pdftoppm to render
+#     pages for OCR)
+#   - tesseract-ocr with the English, German, French and orientation data
+#     (tesseract-ocr-eng, -deu, -fra, -osd): OCR of scans (extract/ocr)
 #
 # Debian/Ubuntu: apt-get (as root, with sudo, or it prints what to run as root).
 #   pgvector: the binary package postgresql-NN-pgvector when apt has one
@@ -12,7 +15,7 @@
 #   it is built from Debian 13's ("trixie") source package, fetched with a
 #   private apt configuration in .local/pgvector/ (the system's apt sources
 #   are not touched), against postgresql-server-dev-NN.
-# macOS: Homebrew (postgresql@17, pgvector, poppler).
+# macOS: Homebrew (postgresql@17, pgvector, poppler, tesseract, tesseract-lang).
 # Elsewhere: it says what is missing and exits non-zero.
 #
 # A second run finds everything present and does nothing (well under a second).
@@ -70,6 +73,37 @@ vector_version() {
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# OCR: the programs and language data extract/ocr uses, as Debian packages.
+OCR_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-osd)
+
+dpkg_installed() { # package -> 0 when dpkg has it installed
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+# ocr_missing_apt: append the OCR packages that are not installed to the
+# array named by $1.
+ocr_missing_apt() {
+  local -n into=$1
+  local p
+  for p in "${OCR_PACKAGES[@]}"; do
+    dpkg_installed "$p" || into+=("$p")
+  done
+  have pdftoppm || [[ " ${into[*]} " == *" poppler-utils "* ]] || into+=(poppler-utils)
+}
+
+# tesseract_has_langs: 0 when tesseract lists every language OCR needs.
+tesseract_has_langs() {
+  local langs
+  langs=$(tesseract --list-langs 2>/dev/null) || return 1
+  for l in eng deu fra osd; do
+    grep -qx "$l" <<<"$langs" || return 1
+  done
+}
+
+tesseract_version() {
+  tesseract --version 2>/dev/null | sed -n '1s/^tesseract //p'
+}
 
 # --- running as root -------------------------------------------------------
 
@@ -259,6 +293,7 @@ deps_apt() {
   have gcc || have cc || missing+=(gcc)
   [[ -f /usr/include/stdio.h ]] || missing+=(libc6-dev)
   have pdftotext || missing+=(poppler-utils)
+  ocr_missing_apt missing
   if ((${#missing[@]})); then
     apt_install "${missing[@]}"
     server_bindir
@@ -292,6 +327,8 @@ deps_brew() {
     [[ -n "$BINDIR" ]] || die "no PostgreSQL server found after brew install postgresql@17"
   fi
   have pdftotext || { log "brew install poppler"; brew install poppler >&2; }
+  have tesseract || { log "brew install tesseract"; brew install tesseract >&2; }
+  tesseract_has_langs || { log "brew install tesseract-lang"; brew install tesseract-lang >&2; }
   if ! have make || ! have cc; then
     die "no make or C compiler: run xcode-select --install"
   fi
@@ -316,6 +353,8 @@ deps_other() {
   server_bindir
   [[ -n "$BINDIR" ]] || missing+=("a PostgreSQL server (initdb, pg_ctl, postgres)")
   have pdftotext || missing+=("pdftotext (poppler-utils)")
+  have tesseract || missing+=("tesseract (tesseract-ocr)")
+  have tesseract && ! tesseract_has_langs && missing+=("tesseract language data eng, deu, fra, osd")
   have make || missing+=("make")
   have cc || have gcc || missing+=("a C compiler")
   if ((${#missing[@]})); then
@@ -328,16 +367,33 @@ deps_other() {
 }
 
 # deps_external_db: EXTRACTOR_DATABASE_URL names the database, so no local
-# server or pgvector is needed; only pdftotext for the comparison tests.
+# server or pgvector is needed; only poppler-utils and tesseract for the
+# comparison and OCR tests.
 deps_external_db() {
-  if ! have pdftotext; then
-    case "$(uname -s)" in
-      Linux) have apt-get || die "pdftotext missing: install poppler-utils"; apt_install poppler-utils ;;
-      Darwin) have brew || die "pdftotext missing: brew install poppler"; brew install poppler >&2 ;;
-      *) die "pdftotext missing: install poppler-utils" ;;
-    esac
-  fi
-  log "ok: EXTRACTOR_DATABASE_URL is set (no local server needed), pdftotext"
+  case "$(uname -s)" in
+    Linux)
+      if have apt-get && have dpkg; then
+        local missing=()
+        have pdftotext || missing+=(poppler-utils)
+        ocr_missing_apt missing
+        ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+      else
+        have pdftotext || die "pdftotext missing: install poppler-utils"
+        have tesseract && tesseract_has_langs || die "tesseract or its eng, deu, fra, osd data missing: install tesseract-ocr and its language packages"
+      fi
+      ;;
+    Darwin)
+      have brew || die "pdftotext or tesseract missing: brew install poppler tesseract tesseract-lang"
+      have pdftotext || brew install poppler >&2
+      have tesseract || brew install tesseract >&2
+      tesseract_has_langs || brew install tesseract-lang >&2
+      ;;
+    *)
+      have pdftotext || die "pdftotext missing: install poppler-utils"
+      have tesseract || die "tesseract missing: install tesseract-ocr"
+      ;;
+  esac
+  log "ok: EXTRACTOR_DATABASE_URL is set (no local server needed), pdftotext, tesseract $(tesseract_version)"
 }
 
 main() {
@@ -358,7 +414,7 @@ main() {
   esac
   server_bindir
   vector_installed || die "pgvector is still not installed for the server in $BINDIR"
-  log "ok: PostgreSQL $(pg_major "$BINDIR") ($BINDIR) with pgvector $(vector_version), make, cc, pdftotext"
+  log "ok: PostgreSQL $(pg_major "$BINDIR") ($BINDIR) with pgvector $(vector_version), make, cc, pdftotext, tesseract $(tesseract_version)"
 }
 
 main "$@"

@@ -11,6 +11,8 @@ scripts/deps.sh
 
 # A test that needs the database fails (never skips) when it is missing.
 export EXTRACTOR_REQUIRE_DB=1
+# So does an OCR test without tesseract or pdftoppm (deps.sh installs them).
+export EXTRACTOR_REQUIRE_OCR=1
 if [ -z "${EXTRACTOR_DATABASE_URL:-}" ]; then
 	# Not `eval "$(...)"`: that would hide a failed start behind eval's 0.
 	dsn=$(scripts/pg.sh start)

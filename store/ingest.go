@@ -350,7 +350,7 @@ func prepareDocument(d pipeline.StoredDocument) (*docInput, error) {
 		seenPage[p.Number] = true
 		st := p.Status
 		switch st {
-		case pipeline.PageText, pipeline.PageNoText, pipeline.PageError:
+		case pipeline.PageText, pipeline.PageOCR, pipeline.PageNoText, pipeline.PageError:
 		case "":
 			st = pipeline.PageNoText
 			if len(p.Lines) > 0 {
@@ -366,7 +366,7 @@ func prepareDocument(d pipeline.StoredDocument) (*docInput, error) {
 		rows = append(rows, pageRow{Number: p.Number, Status: string(st), Width: p.Width, Height: p.Height,
 			Error: p.Error, Text: p.Text(), Lines: lines})
 		in.pageNumbers = append(in.pageNumbers, int32(p.Number))
-		if st == pipeline.PageText {
+		if st.HasText() {
 			in.textPages++
 		}
 	}
@@ -570,7 +570,7 @@ func documentStatus(doc pipeline.Document) string {
 		switch {
 		case p.Status == pipeline.PageError:
 			errs++
-		case p.Status == pipeline.PageText || (p.Status == "" && len(p.Lines) > 0):
+		case p.Status.HasText() || (p.Status == "" && len(p.Lines) > 0):
 			text++
 		}
 	}

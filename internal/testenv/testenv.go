@@ -1,7 +1,8 @@
 // Package testenv finds what tests need from outside the repository: the
-// shared corpus of third-party PDFs (optional: tests skip without it) and
-// the PostgreSQL database that `make test` starts (required in CI). It is
-// imported by tests only.
+// shared corpus of third-party PDFs (optional: tests skip without it), the
+// PostgreSQL database that `make test` starts and the OCR programs
+// scripts/deps.sh installs (both required in CI). It is imported by tests
+// only.
 package testenv
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -116,4 +118,22 @@ func SchemaURL(tb testing.TB, prefix string) string {
 	q.Set("search_path", schema+",public")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Program returns the path of a program tests need (tesseract, pdftoppm),
+// which scripts/deps.sh installs from the named Debian package. Without it
+// the test fails when running in CI (CI is set) or when
+// EXTRACTOR_REQUIRE_OCR is set (`make test` sets it), and is skipped
+// otherwise.
+func Program(tb testing.TB, name, debianPackage string) string {
+	tb.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	msg := name + " is not installed (Debian package " + debianPackage + "; scripts/deps.sh installs it)"
+	if os.Getenv("CI") != "" || os.Getenv("EXTRACTOR_REQUIRE_OCR") != "" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg + ": skipping")
+	return ""
 }
