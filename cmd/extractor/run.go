@@ -19,6 +19,7 @@ import (
 
 	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/extract/pdf"
+	"github.com/extractor-dev/extractor/extract/rules"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
@@ -159,20 +160,20 @@ func (m *Main) extractors(s settings, schema pipeline.Schema, tp trace.TracerPro
 		return nil, nil, "", usageError{fmt.Errorf("--extractor %q: want llm, rules or auto", s.Extractor)}
 	}
 	if kind == "rules" {
-		if schema.Name != "invoice" {
-			return nil, nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema only; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
+		if !rules.Readable(schema) {
+			return nil, nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema and fields that declare labels or a pattern; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
 		}
 		if s.Extractor == "auto" {
 			note = "no LLM configured: using the offline rules extractor"
 		}
-		return extract.Rules{}, nil, note, nil
+		return rules.New(rules.Config{}), nil, note, nil
 	}
 	l, err := m.newLLM(s, tp)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if schema.Name == "invoice" {
-		second = extract.Rules{} // a second opinion for confidence
+	if rules.Readable(schema) {
+		second = rules.New(rules.Config{}) // a second opinion for confidence
 	}
 	return l, second, "", nil
 }

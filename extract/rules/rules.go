@@ -1,0 +1,193 @@
+// Package rules is the offline, template-free extractor: it reads invoice
+// fields (and the fields of any schema that declares labels or a pattern)
+// from a parsed document's text and layout, without a model.
+//
+// A newcomer finds its parts in these files:
+//
+//   - layout.go: the document as lines with boxes, cells (the parser's
+//     columns) and the lexicon's labels found on each line.
+//   - ../lexicon: the words around values per language (en, de, fr, nl,
+//     es, it): for every concept the strong labels, the weak labels and
+//     what it must not be confused with, side by side.
+//   - values.go: reading amounts, dates, IBANs, VAT ids and numbers in text.
+//   - candidates.go, fields.go, parties.go: the finders. Each proposes
+//     candidates for a field with their evidence and Features: a value
+//     right of or under a label, a number after the document's title, a
+//     name in the letterhead, the sender line, a legal line or an address
+//     block, a row of a totals table.
+//   - weights.go: the one Weights struct that scores Features (and the
+//     resolver's constraints); its values are fitted (DefaultWeights).
+//   - resolve.go: the resolver chooses jointly under constraints: net +
+//     tax = total, the line items add up, the due date is not before the
+//     issue date, dates lie near the document's other dates, the vendor is
+//     not the customer; a label is never a value, one place is never two
+//     fields.
+//   - items.go: line-item tables.
+//   - explain.go: the candidates of every field and why the winner won
+//     (Explain, printed by "extractor run --explain"; each value's Why and
+//     Signals are kept in the extraction, hence in lineage).
+//   - schema.go: any schema's fields declared with labels or a pattern.
+//
+// Every list is sorted with a total order before a choice is made: the
+// same document always gives the same reading (no map order, no ties left
+// to chance).
+//
+// It does not validate, ground or give confidence: extract.Finalize (the
+// validate step) does that for every extractor, from the Signals this
+// package records.
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/extractor-dev/extractor/extract"
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+// Version names the behaviour of the extractor; bump it when that
+// changes. It is part of the extract step's cache key.
+const Version = "rules/2"
+
+// ErrNoFields is returned for a schema the extractor can read nothing of.
+var ErrNoFields = errors.New("schema declares no fields")
+
+// Config sets the extractor's weights; the zero Config uses
+// DefaultWeights.
+type Config struct {
+	Weights *Weights
+}
+
+// Extractor reads invoice fields, and the fields of other schemas that
+// declare labels or a pattern, from a document's text and layout. The
+// zero value is ready to use.
+type Extractor struct {
+	cfg Config
+}
+
+// New returns an extractor with cfg.
+func New(cfg Config) *Extractor { return &Extractor{cfg: cfg} }
+
+func (e *Extractor) weights() Weights {
+	if e != nil && e.cfg.Weights != nil {
+		return *e.cfg.Weights
+	}
+	return DefaultWeights
+}
+
+// Version names the extractor and its weights.
+func (e *Extractor) Version() string {
+	if e != nil && e.cfg.Weights != nil {
+		_, v := e.cfg.Weights.Vector()
+		h := 0.0
+		for i, x := range v {
+			h += float64(i+1) * x
+		}
+		return fmt.Sprintf("%s+w%x", Version, math.Float64bits(h)>>40)
+	}
+	return Version
+}
+
+// Extract reads the fields of s that it knows (the invoice schema's, or
+// those with labels or a pattern); others stay empty. It returns an error
+// only when the schema has no fields or ctx is done.
+func (e *Extractor) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Schema) (pipeline.Extraction, error) {
+	if len(s.Fields) == 0 {
+		return pipeline.Extraction{}, fmt.Errorf("rules: schema %q: %w", s.Name, ErrNoFields)
+	}
+	if err := ctx.Err(); err != nil {
+		return pipeline.Extraction{}, err
+	}
+	rd := e.reading(doc, s)
+	return rd.extraction(doc, s, e.Version()), nil
+}
+
+// Readable reports whether the extractor can read any field of s: the
+// invoice schema, or fields with labels or a pattern.
+func Readable(s pipeline.Schema) bool {
+	if isInvoice(s) {
+		return true
+	}
+	for _, f := range s.Fields {
+		if len(f.Labels) > 0 || f.Pattern != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// isInvoice reports a schema whose fields the invoice finders read.
+func isInvoice(s pipeline.Schema) bool { return s.Name == "invoice" }
+
+// reading reads doc for s with the extractor's weights.
+func (e *Extractor) reading(doc pipeline.Document, s pipeline.Schema) *reading {
+	w := e.weights()
+	var rd *reading
+	if isInvoice(s) {
+		rd = read(doc)
+		skip := map[string]bool{"line_items": true}
+		for _, f := range invoiceFields {
+			skip[f] = true
+		}
+		rd.addSchemaFields(s, skip)
+	} else {
+		rd = readSchema(doc, s)
+	}
+	rd.score(w)
+	rd.resolve(w)
+	return rd
+}
+
+// extraction turns a reading into the pipeline's Extraction: each chosen
+// value with its evidence, Signals and Why.
+func (rd *reading) extraction(doc pipeline.Document, s pipeline.Schema, version string) pipeline.Extraction {
+	x := pipeline.Extraction{
+		DocumentID: doc.ID,
+		Schema:     s.Ref(),
+		Extractor:  pipeline.ExtractorRef{Kind: "rules", Version: version},
+		Fields:     map[string]pipeline.Field{},
+	}
+	for _, spec := range s.Fields {
+		if spec.Type == pipeline.TypeArray {
+			if spec.Name == "line_items" && isInvoice(s) && len(rd.items) > 0 {
+				x.Lists = map[string][]pipeline.Item{spec.Name: rd.items}
+			}
+			continue
+		}
+		c := rd.chosen[spec.Name]
+		if c == nil || c.Raw == "" {
+			continue
+		}
+		f := c.field()
+		f.Signals = rd.signals(spec.Name)
+		f.Why = rd.why(spec.Name)
+		x.Fields[spec.Name] = f
+	}
+	return x
+}
+
+// parseMoneyRaw reads a money value as Normalize does.
+func parseMoneyRaw(raw string) (decimal.Decimal, string, error) { return extract.ParseAmount(raw) }
+
+func trimFloat(x float64) string { return strconv.FormatFloat(math.Round(x*100)/100, 'f', -1, 64) }
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return "1 " + s
+	}
+	return strconv.Itoa(n) + " " + s + "s"
+}
+
+// lowerFirst is s with a lower-case first letter.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
