@@ -49,6 +49,7 @@ var es = Language{Code: "es", Entries: []Entry{
 	{Concept: CustomerNumber, Strong: []string{"Número de cliente", "N° de cliente", "Código de cliente", "Cliente N°", "Cód. cliente"}},
 	{Concept: DeliveryNumber, Strong: []string{"Albarán", "Número de albarán", "N° de albarán"}},
 	{Concept: TaxNumber, Strong: []string{"Registro Mercantil", "Inscrita en el Registro Mercantil"}},
+	{Concept: LegalInfo, Strong: []string{"Domicilio social", "Administrador", "Sede social"}},
 	{Concept: OrderDate, Strong: []string{"Fecha de pedido", "Fecha pedido"}},
 	{Concept: DeliveryDate, Strong: []string{"Fecha de entrega", "Fecha de operación", "Fecha de envío", "Fecha de servicio"}},
 	{Concept: Period, Strong: []string{"Periodo", "Período", "Periodo de facturación", "Válido hasta"}},

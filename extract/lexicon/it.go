@@ -48,6 +48,7 @@ var it = Language{Code: "it", Entries: []Entry{
 	{Concept: CustomerNumber, Strong: []string{"Codice cliente", "Numero cliente", "N. cliente", "Cod. cliente", "Cliente N°"}},
 	{Concept: DeliveryNumber, Strong: []string{"DDT", "Numero DDT", "Documento di trasporto", "Bolla"}},
 	{Concept: TaxNumber, Strong: []string{"Codice fiscale", "C.F.", "REA", "Numero REA", "Registro imprese", "Codice SDI", "Codice destinatario", "PEC"}},
+	{Concept: LegalInfo, Strong: []string{"Sede legale", "Sede operativa", "Amministratore", "Amministratore unico"}},
 	{Concept: OrderDate, Strong: []string{"Data ordine", "Data dell'ordine"}},
 	{Concept: DeliveryDate, Strong: []string{"Data di consegna", "Data consegna", "Data DDT", "Data spedizione"}},
 	{Concept: Period, Strong: []string{"Periodo", "Periodo di fatturazione", "Valido fino al", "Competenza"}},

@@ -69,6 +69,7 @@ const (
 	Paid           Concept = "paid" // amounts already paid, deposits
 	Discount       Concept = "discount"
 	Capital        Concept = "capital" // share capital printed in legal lines
+	LegalInfo      Concept = "legal"   // other legal small print: registered office, managing director, register court
 	Page           Concept = "page"
 	Contact        Concept = "contact" // phone, e-mail, web
 	BankDetails    Concept = "bank"    // bank name, BIC, account holder
@@ -490,12 +491,14 @@ func Covered(folded []rune, hits []Hit) (covered, letters int) {
 var Default = NewMatcher()
 
 // IsLabel reports whether text is a label rather than a value: labels of
-// the lexicon (of any concept and language) cover at least half its
-// letters ("Address", "Hotel Details", "Afleveradres", "Customer no.").
+// the lexicon (of any concept and language) cover all its letters but two
+// at most ("Address", "Hotel Details", "Afleveradres", "Customer no."),
+// while a name keeps a word of its own ("Amazon Web Services").
 func IsLabel(text string) bool {
 	f := []rune(Fold(text))
 	covered, letters := Covered(f, Default.Find(f, Tokens(f)))
-	return letters > 0 && 2*covered >= letters
+	un := letters - covered
+	return covered > 0 && un <= 2 && covered >= 2*un
 }
 
 // Phrases returns the labels of a concept in a language at a strength,

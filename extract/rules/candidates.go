@@ -33,6 +33,7 @@ type Candidate struct {
 	F     Features `json:"-"`
 	Score float64  `json:"score"`
 
+	base     Features // F as proposed; the resolver may add cues (OtherParty)
 	line     *Line
 	col      int // rune column of the value on line
 	money    decimal.Decimal

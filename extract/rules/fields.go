@@ -98,6 +98,13 @@ func (lay *Layout) numberCandidates() []*Candidate {
 				continue
 			}
 			ci := l.CellAt(h.Start)
+			if strings.TrimSpace(l.Sub(h.End, l.Cells[ci].End)) == "" && len(l.Cells) > 2 {
+				// a title word heading a column of a row of labels
+				// ("Klant  Order  Factuur datum  Factuur"): its value is below
+				var f Features
+				f.Weak = 1
+				cs = append(cs, lay.belowLabel("invoice_number", l, h, labelReading{read: lay.readIDs}, f)...)
+			}
 			rest := l.Sub(h.End, l.Cells[ci].End)
 			col := h.End
 			if strings.TrimSpace(rest) == "" && ci+1 < len(l.Cells) {
@@ -126,9 +133,6 @@ func (lay *Layout) numberCandidates() []*Candidate {
 	var keep []*Candidate
 	for _, c := range cs {
 		if other[c.Value] && c.F.Strong == 0 {
-			continue
-		}
-		if lexicon.IsLabel(c.Value) {
 			continue
 		}
 		c.F.Early = lay.early(c.line)

@@ -81,7 +81,28 @@ func (lay *Layout) headerOf(l *Line) (itemTable, bool) {
 		return itemTable{}, false
 	}
 	var cols []itemColumn
+	descs := 0
 	for _, h := range hits {
+		if h.Concept == lexicon.ColDescription {
+			descs++
+		}
+	}
+	for i, h := range hits {
+		// a word that is an article column in one language and a
+		// description in another ("Artikel"): the description when no
+		// other column is one, else the article
+		if h.Concept == lexicon.ColDescription && descs > 1 && (i > 0 && sameSpan(hits[i-1], h) && hits[i-1].Concept == lexicon.ColArticle ||
+			i+1 < len(hits) && sameSpan(hits[i+1], h) && hits[i+1].Concept == lexicon.ColArticle) {
+			descs--
+			continue
+		}
+		if h.Concept == lexicon.ColArticle && (i > 0 && sameSpan(hits[i-1], h) && hits[i-1].Concept == lexicon.ColDescription ||
+			i+1 < len(hits) && sameSpan(hits[i+1], h) && hits[i+1].Concept == lexicon.ColDescription) && descs == 1 {
+			continue
+		}
+		if len(cols) > 0 && cols[len(cols)-1].s == h.Start && cols[len(cols)-1].e == h.End {
+			continue // one column per span
+		}
 		cols = append(cols, itemColumn{kind: h.Concept, s: h.Start, e: h.End})
 	}
 	// a label in two columns: the first of two amount columns left of the
@@ -156,13 +177,126 @@ func (lay *Layout) findTables() []itemTable {
 			if x := page[k]; headerOnly(x) && len(lay.Amounts(x)) == 0 {
 				t.extra = append(t.extra, x)
 				x.Table = true
+				t.merge(x)
 			}
 		}
+		t.settle(lay)
 		l.Table = true
 		ts = append(ts, t)
 	}
 	return ts
 }
+
+// merge adds the column labels of a second header line that fall where
+// the header has none ("Prix" printed over "unitaire").
+func (t *itemTable) merge(x *Line) {
+	for _, h := range columnHits(x) {
+		free := true
+		for _, c := range t.cols {
+			if h.Start < c.e+1 && h.End > c.s-1 {
+				free = false
+				break
+			}
+		}
+		if free {
+			t.cols = append(t.cols, itemColumn{kind: h.Concept, s: h.Start, e: h.End})
+		}
+	}
+	slices.SortFunc(t.cols, func(a, b itemColumn) int { return a.s - b.s })
+	t.left = t.cols[0].s
+}
+
+// settle fixes what a header alone cannot say: of two price columns
+// without an amount column the right one is the line amount ("Prijs per
+// stuk ... Prijs incl. BTW"); a position column whose first values have
+// decimals ("1,00", "400,00") counts quantities.
+func (t *itemTable) settle(lay *Layout) {
+	prices, amounts, qty := 0, 0, false
+	for _, c := range t.cols {
+		switch c.kind {
+		case lexicon.ColUnitPrice:
+			prices++
+		case lexicon.ColAmount:
+			amounts++
+		case lexicon.ColQuantity:
+			qty = true
+		}
+	}
+	if prices > 1 && amounts == 0 {
+		for i := len(t.cols) - 1; i >= 0; i-- {
+			if t.cols[i].kind == lexicon.ColUnitPrice {
+				t.cols[i].kind = lexicon.ColAmount
+				break
+			}
+		}
+	}
+	if qty {
+		return
+	}
+	pos := -1
+	for i, c := range t.cols {
+		if c.kind == lexicon.ColPosition {
+			pos = i
+		}
+	}
+	if pos < 0 {
+		return
+	}
+	page := lay.Pages[t.header.Page-1]
+	for k := t.header.Pos + 1; k < len(page) && k <= t.header.Pos+3; k++ {
+		l := page[k]
+		if len(l.Cells) == 0 || l.Table {
+			continue
+		}
+		first := l.Cells[0]
+		tok := strings.Fields(first.Text)[0]
+		if absInt(first.Start-t.cols[pos].s) > 6 {
+			continue
+		}
+		if nc, ok := lay.numberCell(Cell{Start: first.Start, End: first.Start + runeLen(tok), Text: tok}); ok && nc.dec > 0 {
+			t.cols[pos].kind = lexicon.ColQuantity
+		}
+		return
+	}
+}
+
+// splitNumbers splits a cell of numbers printed one space apart ("0.00
+// 15.00%") into one cell per number; other cells stay whole.
+func (lay *Layout) splitNumbers(c Cell) []Cell {
+	if !strings.Contains(c.Text, " ") {
+		return []Cell{c}
+	}
+	if _, ok := lay.numberCell(c); ok {
+		return []Cell{c} // "1 805,70": one number grouped with spaces
+	}
+	var out []Cell
+	col := c.Start
+	for _, part := range strings.Split(c.Text, " ") {
+		n := runeLen(part)
+		switch {
+		case part == "":
+		case len(out) > 0 && (part == "%" || currencyWord(part) && !strings.ContainsAny(out[len(out)-1].Text, "€$£")):
+			// "21 %", "49,99 EUR": the sign belongs to the number before
+			last := &out[len(out)-1]
+			last.End = col + n
+			last.Text += " " + part
+		default:
+			out = append(out, Cell{Start: col, End: col + n, Text: part})
+		}
+		col += n + 1
+	}
+	if len(out) < 2 {
+		return []Cell{c}
+	}
+	for _, p := range out {
+		if _, ok := lay.numberCell(p); !ok {
+			return []Cell{c}
+		}
+	}
+	return out
+}
+
+func sameSpan(a, b lexicon.Hit) bool { return a.Start == b.Start && a.End == b.End }
 
 // numCell is a cell read as one number (a quantity with a unit, an amount
 // with a currency, a percentage).
@@ -206,8 +340,11 @@ type rowRead struct {
 }
 
 var (
-	posNumRe  = regexp.MustCompile(`^\d{1,4}\.?\s+`)
-	posOnlyRe = regexp.MustCompile(`^\d{1,4}\.?$`)
+	// codePrefixRe: an article code in brackets or stars before the name
+	// ("[FURN_7777] Office Chair", "*987123* Olive Oil").
+	codePrefixRe = regexp.MustCompile(`^(?:\[[^\]\s]{2,24}\]|\*[^*\s]{2,24}\*)\s+`)
+	posNumRe     = regexp.MustCompile(`^\d{1,4}\.?\s+`)
+	posOnlyRe    = regexp.MustCompile(`^\d{1,4}\.?$`)
 )
 
 // readRow reads l as a row of t.
@@ -215,10 +352,10 @@ func (lay *Layout) readRow(t itemTable, l *Line) (rowRead, bool) {
 	r := rowRead{l: l, vals: map[lexicon.Concept]numCell{}}
 	var cells []Cell
 	for _, c := range l.Cells {
-		if c.End <= t.left-2 {
+		if c.End < t.left-6 {
 			continue // beside the table (a sidebar)
 		}
-		cells = append(cells, c)
+		cells = append(cells, lay.splitNumbers(c)...)
 	}
 	if len(cells) == 0 {
 		return r, false
@@ -258,7 +395,9 @@ func (lay *Layout) readRow(t itemTable, l *Line) (rowRead, bool) {
 			first++
 			continue
 		}
-		if m := posNumRe.FindString(c.Text); m != "" && hasDesc && c.Start < descCol.s-1 {
+		if m := posNumRe.FindString(c.Text); m != "" && hasDesc {
+			// "1 Small Business ...": the quantity run into the
+			// description's cell
 			if nc, ok := lay.numberCell(Cell{Start: c.Start, End: c.Start + runeLen(strings.TrimSpace(m)), Text: strings.TrimSpace(m)}); ok {
 				leadNums = append(leadNums, nc)
 				n := runeLen(m)
@@ -336,6 +475,10 @@ func (lay *Layout) readRow(t itemTable, l *Line) (rowRead, bool) {
 		parts = append(parts, strings.TrimSpace(text))
 	}
 	r.desc = strings.Join(parts, " ")
+	if m := codePrefixRe.FindString(r.desc); m != "" && len(m) < len(r.desc) {
+		r.desc = r.desc[len(m):]
+		r.descS += runeLen(m)
+	}
 	var all []numCell
 	all = append(all, leadNums...)
 	all = append(all, nums...)
@@ -381,7 +524,7 @@ func rowConsistent(v map[lexicon.Concept]numCell) bool {
 	if !okQ || !okP || !okA {
 		return true
 	}
-	diff := q.v.Mul(p.v).Sub(a.v).Abs()
+	diff := q.v.Mul(p.v).Abs().Sub(a.v.Abs()).Abs() // credit notes print negative amounts
 	tol := decimal.New(2, -2).Add(a.v.Abs().Mul(decimal.New(5, -3)))
 	if _, ok := v[lexicon.ColDiscount]; ok {
 		return a.v.Abs().LessThanOrEqual(q.v.Mul(p.v).Abs().Add(tol))
@@ -499,6 +642,11 @@ func (lay *Layout) readItems(tables []itemTable) []pipeline.Item {
 				ok = false // "Total   3   905.00"
 			}
 			if !ok {
+				if summaryLine(l) && lay.rowsFollow(cur, l) {
+					// a section's subtotal: the table goes on
+					pending = nil
+					continue
+				}
 				if summaryLine(l) {
 					if last >= 0 && len(pending) > 0 {
 						extra[last] = append(extra[last], pending...)
@@ -517,6 +665,15 @@ func (lay *Layout) readItems(tables []itemTable) []pipeline.Item {
 				if lay.descLine(cur, l, prev()) {
 					pending = append(pending, l)
 				} else {
+					// the lines pending since the last row continue its
+					// description (the table stops here, for a footer or
+					// a page break)
+					if last >= 0 && len(pending) > 0 && pending[0].Page == rows[last].l.Page {
+						extra[last] = append(extra[last], pending...)
+						for _, p := range pending {
+							p.Table = true
+						}
+					}
 					pending = nil
 					if last >= 0 && l.Page == rows[last].l.Page {
 						last = -1
@@ -548,6 +705,22 @@ func (lay *Layout) readItems(tables []itemTable) []pipeline.Item {
 	return items
 }
 
+// rowsFollow reports whether rows of t follow a summary line within the
+// next few lines (before another summary line): a section subtotal
+// inside the table, not its end.
+func (lay *Layout) rowsFollow(t itemTable, l *Line) bool {
+	for i := l.Seq + 1; i < len(lay.Lines) && i <= l.Seq+4; i++ {
+		n := lay.Lines[i]
+		if n.Page != l.Page || summaryLine(n) {
+			return false
+		}
+		if r, ok := lay.readRow(t, n); ok && r.desc != "" && len(r.vals) >= 2 {
+			return true
+		}
+	}
+	return false
+}
+
 // descLine reports that l is text in the description column only, right
 // below prev on the same page.
 func (lay *Layout) descLine(t itemTable, l *Line, prev *Line) bool {
@@ -558,6 +731,18 @@ func (lay *Layout) descLine(t itemTable, l *Line, prev *Line) bool {
 	if prev != nil && (prev.Page != l.Page || lay.Gap(prev, l) > 1.2) {
 		return false
 	}
+	// a footer or legal line is no description
+	if len(sepRe.Split(l.Text, 4)) >= 3 {
+		return false
+	}
+	for _, h := range l.Hits {
+		switch h.Concept {
+		case lexicon.LegalInfo, lexicon.Contact, lexicon.TaxNumber, lexicon.Page, lexicon.BankDetails, lexicon.Capital:
+			if h.Strength == lexicon.Strong {
+				return false
+			}
+		}
+	}
 	firstNum := len(l.Runes) + 1000
 	for _, c := range t.cols {
 		if numericColumn(c.kind) && c.s > descCol.s && c.s < firstNum {
@@ -566,7 +751,7 @@ func (lay *Layout) descLine(t itemTable, l *Line, prev *Line) bool {
 	}
 	var cells []Cell
 	for _, c := range l.Cells {
-		if c.End > t.left-2 {
+		if c.End >= t.left-6 {
 			cells = append(cells, c)
 		}
 	}

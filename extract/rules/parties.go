@@ -53,7 +53,8 @@ func nameLike(s string) float64 {
 		return 0
 	}
 	f := lexicon.Fold(s)
-	if contactRe.MatchString(f) || strings.HasSuffix(s, ":") || strings.Contains(s, ": ") {
+	if contactRe.MatchString(f) || strings.HasSuffix(s, ":") || strings.Contains(s, ": ") || strings.HasPrefix(s, "(") || strings.HasPrefix(s, "*") ||
+		strings.ContainsAny(s, "€$£¥₹") || strings.Contains(f, "capital") || strings.Contains(f, "kapital") {
 		return 0
 	}
 	letters, digits := 0, 0
@@ -138,7 +139,7 @@ type partyFinder struct {
 	vendor    []*Candidate
 	customer  []*Candidate
 	domains   []string
-	senders   map[*Line]bool // sender lines above an address window
+	senders   map[*Line]Cell // sender lines above an address window, and their cell
 	custLines map[*Line]bool // lines under a customer heading
 	vendLines map[*Line]bool // lines under a vendor heading
 	blocks    []addrBlock
@@ -152,10 +153,11 @@ type addrBlock struct {
 
 // partyCandidates proposes vendor and customer names.
 func (lay *Layout) partyCandidates() (vendor, customer []*Candidate, custLines, vendLines map[*Line]bool) {
-	pf := &partyFinder{lay: lay, senders: map[*Line]bool{}, custLines: map[*Line]bool{}, vendLines: map[*Line]bool{}}
+	pf := &partyFinder{lay: lay, senders: map[*Line]Cell{}, custLines: map[*Line]bool{}, vendLines: map[*Line]bool{}}
 	pf.findDomains()
 	pf.headings()
 	pf.senderLines()
+	pf.window()
 	pf.addressBlocks()
 	pf.letterhead()
 	pf.legalLines()
@@ -167,8 +169,11 @@ func (lay *Layout) partyCandidates() (vendor, customer []*Candidate, custLines, 
 			}
 			key := nameKey(c.Value)
 			for _, d := range pf.domains {
-				if key != "" && (key == d || len(d) >= 4 && strings.HasPrefix(key, d) && firstWordKey(c.Value) == d) {
+				switch {
+				case key != "" && key == d:
 					c.F.DomainMatch = 1
+				case len(d) >= 4 && strings.HasPrefix(key, d) && firstWordKey(c.Value) == d:
+					c.F.DomainMatch = max(c.F.DomainMatch, 0.5)
 				}
 			}
 			if c.F.LegalForm == 0 && personLike(c.Value) {
@@ -266,7 +271,8 @@ func (pf *partyFinder) headings() {
 			labelFeatures(l, h, &f)
 			f.Heading = 1
 			pointing := pointingLabel(l.FoldSub(h.Start, h.End))
-			if f.InSentence == 1 && !pointing {
+			colon := strings.HasPrefix(strings.TrimLeft(l.Sub(h.End, len(l.Runes)), " "), ":")
+			if f.InSentence == 1 && !pointing && !colon {
 				continue
 			}
 			ci := l.CellAt(h.Start)
@@ -392,7 +398,7 @@ func (pf *partyFinder) senderLines() {
 			if l.Page == 1 && lay.Top(l) < 0.45 && postal {
 				f.SenderLine = 1
 				source = "sender line"
-				pf.senders[l] = true
+				pf.senders[l] = c
 			} else {
 				f.LegalLine = 1
 			}
@@ -445,7 +451,7 @@ func (pf *partyFinder) addressBlocks() {
 	for _, b := range pf.blocks {
 		windowed := false
 		for j := b.lines[0].Pos - 1; j >= 0 && j >= b.lines[0].Pos-2; j-- {
-			if pf.senders[lines[j]] {
+			if _, ok := pf.senders[lines[j]]; ok {
 				windowed = true
 			}
 		}
@@ -494,7 +500,18 @@ func (pf *partyFinder) block(lines []*Line, k, ci int) []*Line {
 			break
 		}
 		cl, ok := blockCell(lines[j], c)
-		if !ok || len(sepRe.Split(cl.Text, 3)) > 1 || pf.senders[lines[j]] {
+		if _, sender := pf.senders[lines[j]]; sender {
+			break
+		}
+		if !ok {
+			// a line of the column beside: skip it while the block's
+			// lines stay close
+			if j > 0 && lay.Gap(lines[j-1], block[0]) <= 2.6 {
+				continue
+			}
+			break
+		}
+		if len(sepRe.Split(cl.Text, 3)) > 1 {
 			break
 		}
 		if hasPostal(cl.Text) || labelish(lines[j], cl) && !salutation(cl.Text) {
@@ -503,15 +520,67 @@ func (pf *partyFinder) block(lines []*Line, k, ci int) []*Line {
 		block = append([]*Line{lines[j]}, block...)
 	}
 	for j := k + 1; j < len(lines) && j <= k+3; j++ {
-		if lay.Gap(lines[j-1], lines[j]) > 1.3 {
+		if lay.Gap(block[len(block)-1], lines[j]) > 1.3 {
 			break
 		}
 		if _, ok := blockCell(lines[j], c); !ok {
-			break
+			continue
 		}
 		block = append(block, lines[j])
 	}
 	return block
+}
+
+// window reads the address window: the first name under a sender line,
+// in its column, is the addressee's (a customer cue, and a cue against
+// the vendor); the lines under it are the customer's.
+func (pf *partyFinder) window() {
+	lay := pf.lay
+	for _, s := range sortedLines(pf.senders) {
+		sc := pf.senders[s]
+		page := lay.Pages[s.Page-1]
+		col := Cell{Start: sc.Start, End: sc.Start + 30}
+		for k := s.Pos + 1; k < len(page) && k <= s.Pos+3; k++ {
+			b := page[k]
+			if lay.Gap(s, b) > 3 {
+				break
+			}
+			cl, ok := blockCell(b, col)
+			if !ok || absInt(cl.Start-sc.Start) > 6 || salutation(cl.Text) {
+				continue
+			}
+			var fc, fv Features
+			fc.Window, fc.Block = 1, 1
+			fv.OtherParty = 1
+			c := pf.add("customer_name", cl.Text, b, cl.Start, cl.Text, "address window", fc)
+			pf.add("vendor_name", cl.Text, b, cl.Start, cl.Text, "address window", fv)
+			if c == nil {
+				break
+			}
+			last := b
+			for j := k; j < len(page) && j <= k+7; j++ {
+				if lay.Gap(last, page[j]) > 2.6 {
+					break
+				}
+				if _, ok := blockCell(page[j], col); ok {
+					pf.custLines[page[j]] = true
+					c.block = append(c.block, page[j])
+					last = page[j]
+				}
+			}
+			break
+		}
+	}
+}
+
+// sortedLines returns a map's lines in reading order.
+func sortedLines[V any](m map[*Line]V) []*Line {
+	ls := make([]*Line, 0, len(m))
+	for l := range m {
+		ls = append(ls, l)
+	}
+	slices.SortFunc(ls, func(a, b *Line) int { return a.Seq - b.Seq })
+	return ls
 }
 
 // letterhead proposes the name-like cells at the top of page 1 as the
@@ -525,10 +594,13 @@ func (pf *partyFinder) letterhead() {
 		if k > 12 || lay.Top(l) > 0.3 && k > 3 {
 			break
 		}
-		if l.Table || pf.custLines[l] {
+		if l.Table {
 			continue
 		}
 		for _, c := range l.Cells {
+			if pf.custLines[l] && pf.inWindow(l, c) {
+				continue
+			}
 			var f Features
 			f.Letterhead = 1
 			f.Font = lay.Font(l)
@@ -540,6 +612,17 @@ func (pf *partyFinder) letterhead() {
 	}
 }
 
+// inWindow reports whether cell c of l lines up with a sender line's
+// column (the address window under it).
+func (pf *partyFinder) inWindow(l *Line, c Cell) bool {
+	for s, sc := range pf.senders {
+		if s.Page == l.Page && s.Pos < l.Pos && absInt(c.Start-sc.Start) <= 6 {
+			return true
+		}
+	}
+	return len(pf.senders) == 0
+}
+
 // legalLines reads the company named in legal small print: before "au
 // capital de", "Sitz", "Registered office", or in "sold by X".
 func (pf *partyFinder) legalLines() {
@@ -549,7 +632,7 @@ func (pf *partyFinder) legalLines() {
 			continue
 		}
 		for _, h := range l.Hits {
-			if h.Concept != lexicon.Capital && h.Concept != lexicon.TaxNumber {
+			if h.Concept != lexicon.Capital && h.Concept != lexicon.TaxNumber && h.Concept != lexicon.LegalInfo {
 				continue
 			}
 			ci := l.CellAt(h.Start)
@@ -560,8 +643,21 @@ func (pf *partyFinder) legalLines() {
 			parts := sepRe.Split(before, -1)
 			name := strings.TrimSpace(parts[len(parts)-1])
 			name = strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(name, ",")), " au")
-			if !legalFormRe.MatchString(name) {
-				continue
+			if !legalFormRe.MatchString(name) || pf.lay.nameLike(cleanName(name)) == 0 {
+				// the company on the line above the legal small print
+				// ("NETPRESSE" over "Siège social : ...")
+				page := pf.lay.Pages[l.Page-1]
+				if l.Pos == 0 || pf.lay.Top(l) < 0.5 {
+					continue
+				}
+				above := page[l.Pos-1]
+				if len(above.Cells) != 1 || pf.lay.Gap(above, l) > 1.5 {
+					continue
+				}
+				var f Features
+				f.LegalLine = 1
+				pf.add("vendor_name", above.Cells[0].Text, above, above.Cells[0].Start, above.Cells[0].Text, "above a legal line", f)
+				break
 			}
 			var f Features
 			f.LegalLine = 1

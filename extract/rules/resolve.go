@@ -37,6 +37,8 @@ type reading struct {
 	custom []string
 	// invoice: the invoice finders ran (amounts, dates, parties, ...).
 	invoice bool
+	// all are the candidates as proposed (score dedupes them into cands).
+	all map[string][]*Candidate
 }
 
 // invoiceFields are the scalar fields the rules read, in schema order.
@@ -61,9 +63,15 @@ func read(doc pipeline.Document) *reading {
 
 // score weighs every candidate and keeps the best of each value.
 func (rd *reading) score(w Weights) {
+	if rd.all == nil {
+		rd.freeze()
+	}
 	rd.support = map[string]int{}
-	for field, cs := range rd.cands {
+	rd.cands = map[string][]*Candidate{}
+	for _, field := range sortedKeys(rd.all) {
+		cs := slices.Clone(rd.all[field])
 		for _, c := range cs {
+			c.F = c.base
 			c.Score = w.score(c.F)
 		}
 		sortCandidates(cs)
@@ -78,6 +86,18 @@ func (rd *reading) score(w Weights) {
 			keep = append(keep, c)
 		}
 		rd.cands[field] = keep
+	}
+}
+
+// freeze keeps the proposed candidates and their features, so the reading
+// can be scored and resolved again with other weights (fitting).
+func (rd *reading) freeze() {
+	rd.all = map[string][]*Candidate{}
+	for field, cs := range rd.cands {
+		for _, c := range cs {
+			c.base = c.F
+		}
+		rd.all[field] = cs
 	}
 }
 

@@ -128,17 +128,7 @@ func isInvoice(s pipeline.Schema) bool { return s.Name == "invoice" }
 // reading reads doc for s with the extractor's weights.
 func (e *Extractor) reading(doc pipeline.Document, s pipeline.Schema) *reading {
 	w := e.weights()
-	var rd *reading
-	if isInvoice(s) {
-		rd = read(doc)
-		skip := map[string]bool{"line_items": true}
-		for _, f := range invoiceFields {
-			skip[f] = true
-		}
-		rd.addSchemaFields(s, skip)
-	} else {
-		rd = readSchema(doc, s)
-	}
+	rd := Prepare(doc, s).rd
 	rd.score(w)
 	rd.resolve(w)
 	return rd
@@ -170,6 +160,87 @@ func (rd *reading) extraction(doc pipeline.Document, s pipeline.Schema, version 
 		x.Fields[spec.Name] = f
 	}
 	return x
+}
+
+// Prepared is a document read once, to be resolved with many weights:
+// fitting the weights re-runs only scoring and resolving.
+type Prepared struct {
+	rd     *reading
+	doc    pipeline.Document
+	schema pipeline.Schema
+}
+
+// Prepare reads doc for s (the finders run once).
+func Prepare(doc pipeline.Document, s pipeline.Schema) *Prepared {
+	var rd *reading
+	if isInvoice(s) {
+		rd = read(doc)
+		skip := map[string]bool{"line_items": true}
+		for _, f := range invoiceFields {
+			skip[f] = true
+		}
+		rd.addSchemaFields(s, skip)
+	} else {
+		rd = readSchema(doc, s)
+	}
+	rd.freeze()
+	return &Prepared{rd: rd, doc: doc, schema: s}
+}
+
+// Clone returns a copy that can be resolved independently (the candidates
+// are copied; the layout is shared, read-only).
+func (p *Prepared) Clone() *Prepared {
+	rd := *p.rd
+	rd.all = map[string][]*Candidate{}
+	for f, cs := range p.rd.all {
+		cp := make([]*Candidate, len(cs))
+		for i, c := range cs {
+			c2 := *c
+			cp[i] = &c2
+		}
+		rd.all[f] = cp
+	}
+	rd.cands, rd.chosen = nil, nil
+	return &Prepared{rd: &rd, doc: p.doc, schema: p.schema}
+}
+
+// Choice is the value chosen for a field with some weights.
+type Choice struct {
+	Raw   string
+	Value string
+}
+
+// Choose scores and resolves with w and returns each scalar field's
+// choice (fields without one are absent).
+func (p *Prepared) Choose(w Weights) map[string]Choice {
+	p.rd.score(w)
+	p.rd.resolve(w)
+	out := map[string]Choice{}
+	for f, c := range p.rd.chosen {
+		if c != nil && c.Raw != "" {
+			out[f] = Choice{Raw: c.Raw, Value: c.Value}
+		}
+	}
+	return out
+}
+
+// Candidates returns the raw values proposed for a field, in a fixed
+// order (fitting precomputes which are right).
+func (p *Prepared) Candidates(field string) []string {
+	var out []string
+	for _, c := range p.rd.all[field] {
+		out = append(out, c.Raw)
+	}
+	return out
+}
+
+// Extraction resolves with w and returns the extraction, as Extract would
+// with those weights.
+func (p *Prepared) Extraction(w Weights) pipeline.Extraction {
+	p.rd.score(w)
+	p.rd.resolve(w)
+	e := New(Config{Weights: &w})
+	return p.rd.extraction(p.doc, p.schema, e.Version())
 }
 
 // parseMoneyRaw reads a money value as Normalize does.

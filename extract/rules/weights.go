@@ -110,7 +110,7 @@ var DefaultWeights = Weights{
 	Strong: 10, Weak: 5, InSentence: -3, Below: -0.5, Gap: -0.6, Title: 7, Unlabelled: 3,
 	Early: 1, Late: 1, Page: -0.5, Font: 0.8, Repeated: 0.4,
 	Currency: 0.5, Zero: -4, Last: 1, Rank: -0.4, Column: 3,
-	Letterhead: 3, SenderLine: 4, LegalLine: 3, LegalForm: 2, Block: 2, Window: 5, Heading: 8, OtherParty: -8, DomainMatch: 2, Person: -0.5,
+	Letterhead: 3, SenderLine: 4, LegalLine: 3, LegalForm: 2, Block: 2, Window: 5, Heading: 3, OtherParty: -8, DomainMatch: 2, Person: -0.5,
 	Debit:      -12,
 	Arithmetic: 15, ArithmeticMiss: -8, NetIsTotal: 2, TotalBelowNet: -8, NoTotal: -6, ItemsSum: 3, TaxRate: 1,
 	DueBeforeIssue: -12, DueFar: -4, DateFar: -3,
