@@ -65,7 +65,7 @@ func TestReviewCommands(t *testing.T) {
 
 	t.Run("runs", func(t *testing.T) {
 		_, r := runOK(t, env, "runs")
-		mustContain(t, "runs", r.stdout, runA, "finished", "rules/1")
+		mustContain(t, "runs", r.stdout, runA, "finished", "rules/2")
 	})
 
 	t.Run("traces list", func(t *testing.T) {
@@ -135,7 +135,7 @@ func TestReviewCommands(t *testing.T) {
 			t.Errorf("page lines %+v", l)
 		}
 		mustContain(t, "lineage", r.stdout, `"RE-20221127/3"`, "grounded", "Rechnungsnr.", "page 1", "↑ validate", "↑ extract",
-			"rules/1", "invoice@1#", "chunk "+c.ID, "↑ page 1", file, "sha256 "+docID, "the file still holds these bytes")
+			"rules/2", "invoice@1#", "chunk "+c.ID, "↑ page 1", file, "sha256 "+docID, "the file still holds these bytes")
 
 		_, r = runOK(t, env, "lineage", "synth-0001.pdf", "line_items[0].amount")
 		mustContain(t, "lineage of a list element", r.stdout, "line_items[0].amount", `"2226.00"`, `raw "2.226,00"`, "↑ page 1", "holds the quote")
@@ -233,9 +233,9 @@ func TestReviewLLM(t *testing.T) {
 		"tokens 1100/80", "prompt    ", "↑ second", "second opinion agrees", "↑ page 1")
 
 	_, r = runOK(t, env, "diff", rules, llm)
-	mustContain(t, "diff rules → llm", r.stdout, "extractor  rules/1 → llm/1", "prompt ", "synth-0001.pdf",
+	mustContain(t, "diff rules → llm", r.stdout, "extractor  rules/2 → llm/1", "prompt ", "synth-0001.pdf",
 		`total_amount: "8529.18 EUR" → "9999.99 EUR" (grounded → not grounded)`, `vendor_name: removed (was "Richter Gebäudereinigung e.K.")`,
-		"extract: rules/1 → llm/1", "extract_second: ran in B only (rules/1)", "1 documents compared, 1 changed")
+		"extract: rules/2 → llm/1", "extract_second: ran in B only (rules/2)", "1 documents compared, 1 changed")
 
 	other, _ := runOK(t, env, "run", "--llm-base-url", srv.URL+"/v1", "--llm-model", "gpt-4.1-mini", file)
 	_, r = runOK(t, env, "diff", llm, other)

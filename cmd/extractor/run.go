@@ -43,6 +43,7 @@ type runFlags struct {
 	noStore        bool
 	captureContent bool
 	rpm, tpm       int
+	explain        bool
 }
 
 func (m *Main) addPipelineFlags(cmd *cobra.Command, f *runFlags) {
@@ -101,6 +102,7 @@ finished documents. The exit code is 1 when any document failed.`,
 	fl.StringVarP(&f.out, "out", "o", "", "write results here too (default stdout)")
 	fl.StringVar(&f.format, "format", "jsonl", "jsonl, csv, or table (documents x key fields)")
 	fl.StringVar(&f.resume, "resume", "", "continue the run with this id")
+	fl.BoolVar(&f.explain, "explain", false, "print to stderr how the rules extractor reads each document: every field's candidates, their features and scores, and why the winner won")
 	return cmd
 }
 
@@ -547,6 +549,10 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 		prog.done(r, sum)
 		if r.Err != nil && !r.Interrupted {
 			prog.log(fmt.Sprintf("extractor: %s: %s", r.File, reason(r.Err)))
+		}
+		if f.explain && len(r.Document.Pages) > 0 && rules.Readable(ps.schema) {
+			fmt.Fprintf(m.Stderr, "\n%s\n", r.File)
+			rules.New(rules.Config{}).Explain(r.Document, ps.schema).WriteText(m.Stderr)
 		}
 		return w.write(r)
 	})
