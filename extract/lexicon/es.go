@@ -16,7 +16,7 @@ var es = Language{Code: "es", Entries: []Entry{
 	{Concept: DueDate,
 		Strong: []string{"Fecha de vencimiento", "Fecha vencimiento", "Vencimiento", "Fecha límite de pago", "Pagar antes de", "Fecha de pago",
 			"A pagar antes del", "Vence el"},
-		Weak: []string{"Forma de pago", "Condiciones de pago"}},
+		Weak: []string{"Condiciones de pago"}},
 	{Concept: Total,
 		Strong: []string{"Total factura", "Total a pagar", "Importe total", "Total importe", "Total con IVA", "Total IVA incluido", "Importe a pagar",
 			"Total general", "Importe total factura", "Total (IVA incluido)", "Total EUR", "Suma total", "Líquido a pagar"},

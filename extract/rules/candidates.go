@@ -2,6 +2,7 @@ package rules
 
 import (
 	"cmp"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -123,16 +124,18 @@ func labelFeatures(l *Line, h lexicon.Hit, f *Features) {
 	}
 }
 
-// atCellStart reports whether a label starts its cell (up to two runes of
-// punctuation or a number before it, as in "1. Invoice date").
+// atCellStart reports whether a label starts its cell (after at most a
+// bullet or a numbering, as in "1. Invoice date", "• Total").
 func atCellStart(l *Line, h lexicon.Hit) bool {
 	ci := l.CellAt(h.Start)
 	if ci < 0 {
 		return false
 	}
 	pre := strings.TrimSpace(string(l.Runes[l.Cells[ci].Start:h.Start]))
-	return runeLen(pre) <= 2
+	return pre == "" || cellBulletRe.MatchString(pre)
 }
+
+var cellBulletRe = regexp.MustCompile(`^(?:\d{1,2}[.)]|[a-z][.)]|[•*·>#(–-])$`)
 
 // cellPrefix is the number of runes of the label's cell before it.
 func cellPrefix(l *Line, h lexicon.Hit) int {
@@ -190,7 +193,11 @@ func (lay *Layout) afterLabel(field string, l *Line, h lexicon.Hit, r labelReadi
 		// the next label of another field ends the search
 		end, stop := p.e, false
 		for _, o := range l.Labels {
-			if o.Start >= p.s && o.Start < end && o.Start >= h.End && o.Concept != h.Concept {
+			// a weak label inside the value's text ("de" in "29 de julio
+			// de 2024") does not end it; a strong one, or one that starts
+			// a cell, does (and any label between amounts)
+			ends := o.Strength == lexicon.Strong || atCellStart(l, o) || r.many
+			if ends && o.Start >= p.s && o.Start < end && o.Start >= h.End && o.Concept != h.Concept {
 				end, stop = o.Start, true
 			}
 		}

@@ -179,6 +179,9 @@ func (lay *Layout) partyCandidates() (vendor, customer []*Candidate, custLines, 
 			if c.F.LegalForm == 0 && personLike(c.Value) {
 				c.F.Person = 1
 			}
+			if c.F.LegalForm == 0 && brandLike(c.Value) {
+				c.F.Brand = 1
+			}
 			c.F.Early = lay.early(c.line)
 			c.F.Page = float64(min(3, c.Page-1))
 		}
@@ -207,6 +210,21 @@ func personLike(s string) bool {
 		}
 	}
 	return true
+}
+
+// brandLike: a logo printed as text, one word in capitals ("ACME") or
+// letter-spaced ("A C M E"), not a company's full name.
+func brandLike(s string) bool {
+	f := strings.Fields(s)
+	if len(f) > 1 {
+		for _, w := range f {
+			if runeLen(w) != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	return len(f) == 1 && strings.ToUpper(s) == s && runeLen(s) >= 3
 }
 
 // findDomains collects the second-level names of the document's e-mail
@@ -353,10 +371,11 @@ func pointingLabel(folded string) bool {
 
 func salutation(s string) bool { return salutLineRe.MatchString(strings.TrimSpace(s)) }
 
-// blockCell returns the cell of l that lines up with column span c.
+// blockCell returns the cell of l that lines up with column span c: left
+// aligned with it, or right aligned (a block set flush right).
 func blockCell(l *Line, c Cell) (Cell, bool) {
 	for _, cl := range l.Cells {
-		if min(cl.End, c.End)-max(cl.Start, c.Start) > 0 && absInt(cl.Start-c.Start) <= max(4, (c.End-c.Start)/2) {
+		if min(cl.End, c.End)-max(cl.Start, c.Start) > 0 && (absInt(cl.Start-c.Start) <= max(4, (c.End-c.Start)/2) || absInt(cl.End-c.End) <= 2) {
 			return cl, true
 		}
 	}
@@ -420,8 +439,8 @@ func (pf *partyFinder) addressBlocks() {
 	lines := lay.Pages[0]
 	seen := map[*Line]bool{}
 	for k, l := range lines {
-		if l.Table {
-			continue
+		if l.Table || lay.Top(l) > 0.6 {
+			continue // footers hold the sender's details, never an addressee
 		}
 		for ci, c := range l.Cells {
 			if !hasPostal(c.Text) || sepRe.MatchString(c.Text) || runeLen(c.Text) > 60 {

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -45,6 +47,7 @@ type Features struct {
 	OtherParty  float64 // in the other party's block, under its heading or in its place (the window, for the vendor)
 	DomainMatch float64 // the name matches the document's e-mail or web domain
 	Person      float64 // the name looks like a person's (two words, no legal form)
+	Brand       float64 // a logo as text: one word in capitals or letter-spaced, no legal form
 
 	// IBAN and VAT id.
 	Debit float64 // the account is to be debited (the buyer's)
@@ -85,6 +88,7 @@ type Weights struct {
 	OtherParty  float64 `json:"other_party"`
 	DomainMatch float64 `json:"domain_match"`
 	Person      float64 `json:"person"`
+	Brand       float64 `json:"brand"`
 
 	Debit float64 `json:"debit"`
 
@@ -104,13 +108,26 @@ type Weights struct {
 	Threshold float64 `json:"threshold"`
 }
 
+//go:embed weights.json
+var weightsJSON []byte
+
 // DefaultWeights are the weights Extractor uses when its Config gives
-// none.
-var DefaultWeights = Weights{
+// none: the fitted values of weights.json ("extractor fit-rules --write"),
+// over the hand-set starting values below for any weight the file lacks.
+var DefaultWeights = func() Weights {
+	w := startWeights
+	if err := json.Unmarshal(weightsJSON, &w); err != nil {
+		panic(fmt.Sprintf("rules: weights.json: %v", err))
+	}
+	return w
+}()
+
+// startWeights are the hand-set weights fitting starts from.
+var startWeights = Weights{
 	Strong: 10, Weak: 5, InSentence: -3, Below: -0.5, Gap: -0.6, Title: 7, Unlabelled: 3,
 	Early: 1, Late: 1, Page: -0.5, Font: 0.8, Repeated: 0.4,
 	Currency: 0.5, Zero: -4, Last: 1, Rank: -0.4, Column: 3,
-	Letterhead: 3, SenderLine: 4, LegalLine: 3, LegalForm: 2, Block: 2, Window: 5, Heading: 3, OtherParty: -8, DomainMatch: 2, Person: -0.5,
+	Letterhead: 3, SenderLine: 4, LegalLine: 3, LegalForm: 2, Block: 2, Window: 5, Heading: 3, OtherParty: -8, DomainMatch: 2, Person: -0.5, Brand: -2,
 	Debit:      -12,
 	Arithmetic: 15, ArithmeticMiss: -8, NetIsTotal: 2, TotalBelowNet: -8, NoTotal: -6, ItemsSum: 3, TaxRate: 1,
 	DueBeforeIssue: -12, DueFar: -4, DateFar: -3,
@@ -123,7 +140,7 @@ func (w Weights) score(f Features) float64 {
 		w.Early*f.Early + w.Late*f.Late + w.Page*f.Page + w.Font*f.Font + w.Repeated*f.Repeated +
 		w.Currency*f.Currency + w.Zero*f.Zero + w.Last*f.Last + w.Rank*f.Rank + w.Column*f.Column +
 		w.Letterhead*f.Letterhead + w.SenderLine*f.SenderLine + w.LegalLine*f.LegalLine + w.LegalForm*f.LegalForm + w.Block*f.Block +
-		w.Window*f.Window + w.Heading*f.Heading + w.OtherParty*f.OtherParty + w.DomainMatch*f.DomainMatch + w.Person*f.Person +
+		w.Window*f.Window + w.Heading*f.Heading + w.OtherParty*f.OtherParty + w.DomainMatch*f.DomainMatch + w.Person*f.Person + w.Brand*f.Brand +
 		w.Debit*f.Debit
 }
 

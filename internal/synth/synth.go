@@ -33,8 +33,12 @@ type Options struct {
 	Count int
 	// Noise adds footer small print and a rotated "PAID" stamp to a share
 	// of the documents (drawn from the seed). Without it those documents
-	// are otherwise identical.
+	// are otherwise identical. (Classic set only.)
 	Noise bool
+	// Set chooses the layouts: SetClassic (the zero value: six layouts,
+	// English, German, French) or SetWide (twelve layouts, six languages,
+	// labels drawn from the lexicon).
+	Set Set
 }
 
 // MaxCount bounds Options.Count so that ids keep four digits and sort.
@@ -87,8 +91,8 @@ type Source struct {
 const Family = "synth"
 
 // Generate writes dir/dataset.jsonl and dir/files/synth/<id>.pdf for
-// opts.Count invoices. Stale synth-*.pdf files from an earlier, larger run
-// are removed; nothing else in dir is touched.
+// opts.Count invoices. Stale synth-*.pdf and wide-*.pdf files from an
+// earlier, larger run are removed; nothing else in dir is touched.
 func Generate(dir string, opts Options) error {
 	if opts.Count < 0 || opts.Count > MaxCount {
 		return fmt.Errorf("synth: count %d out of range 0..%d", opts.Count, MaxCount)
@@ -114,6 +118,11 @@ func Generate(dir string, opts Options) error {
 	if err != nil {
 		return err
 	}
+	wide, err := filepath.Glob(filepath.Join(files, "wide-*.pdf"))
+	if err != nil {
+		return err
+	}
+	old = append(old, wide...)
 	for _, f := range old {
 		if !keep[filepath.Base(f)] {
 			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -138,6 +147,9 @@ func Generate(dir string, opts Options) error {
 func Invoice(opts Options, i int) (pdf []byte, row Row, err error) {
 	if i < 0 || i >= MaxCount {
 		return nil, Row{}, fmt.Errorf("synth: index %d out of range 0..%d", i, MaxCount-1)
+	}
+	if opts.Set == SetWide {
+		return wideInvoice(opts, i)
 	}
 	inv := newInvoice(opts.Seed, i)
 	if !opts.Noise {
