@@ -42,7 +42,7 @@ func Families(rows []Row) []string {
 }
 
 // CoordinateAscent maximizes f from x0 one coordinate at a time: each
-// sweep tries every coordinate at x±step (and ±step/2, ±2·step) and keeps
+// sweep tries every coordinate at x±step and x±step/2 and keeps
 // a change only when f rises by more than tol; ties keep the current
 // value, so the result depends on nothing but f, x0 and steps. It stops
 // after sweeps sweeps or a sweep without change, and returns the best x
@@ -58,7 +58,7 @@ func CoordinateAscent(x0, steps []float64, f func([]float64) float64, sweeps int
 			}
 			orig := x[i]
 			bestV := orig
-			for _, m := range []float64{-2, -1, -0.5, 0.5, 1, 2} {
+			for _, m := range []float64{-1, -0.5, 0.5, 1} {
 				x[i] = orig + m*steps[i]
 				if v := f(x); v > best+tol {
 					best, bestV = v, x[i]

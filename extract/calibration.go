@@ -28,7 +28,8 @@ type Calibration struct {
 	Bias        map[string]float64 `json:"bias"`
 	DefaultBias float64            `json:"default_bias"`
 	// Document maps the fields' estimates to the probability that every
-	// required field is right: σ(A + B·Σ log p) over the required fields.
+	// required field is right: σ(A + B·logit(Π p)) over the required
+	// fields (A = 0, B = 1: their product).
 	Document struct {
 		A float64 `json:"a"`
 		B float64 `json:"b"`
@@ -72,14 +73,15 @@ func (c Calibration) Field(field string, s pipeline.Signals) float64 {
 // DocumentConfidence estimates the probability that every required field
 // is right from their estimates (a missing one makes it 0).
 func (c Calibration) DocumentConfidence(p []float64) float64 {
-	sum := 0.0
+	prod := 1.0
 	for _, x := range p {
 		if x <= 0 {
 			return 0
 		}
-		sum += math.Log(max(x, 1e-6))
+		prod *= x
 	}
-	return 1 / (1 + math.Exp(-(c.Document.A + c.Document.B*sum)))
+	prod = min(max(prod, 1e-6), 1-1e-6)
+	return 1 / (1 + math.Exp(-(c.Document.A + c.Document.B*math.Log(prod/(1-prod)))))
 }
 
 // Applies reports whether the model was fitted for an extraction's

@@ -59,6 +59,10 @@ type Signals struct {
 	Constraint float64 `json:"constraint,omitempty"`
 	// Unlabelled: found by its shape or place alone.
 	Unlabelled float64 `json:"unlabelled,omitempty"`
+	// Cues counts the independent cues for the value (a label, its
+	// place, a legal form, a matching web domain, a repetition, ...), at
+	// most 5.
+	Cues float64 `json:"cues,omitempty"`
 
 	// Set by the checks: grounded on its page, valid for its type,
 	// agreement with a second extractor (+1 same, -1 other, 0 unknown),
@@ -67,6 +71,40 @@ type Signals struct {
 	Valid       float64 `json:"valid,omitempty"`
 	Agree       float64 `json:"agree,omitempty"`
 	Implausible float64 `json:"implausible,omitempty"`
+}
+
+// SignalNames are the names of the Signals, in order (their JSON keys).
+var SignalNames = []string{"score", "margin", "label", "support", "alternatives", "constraint", "unlabelled", "cues", "grounded", "valid", "agree", "implausible"}
+
+// Get returns the signal of a name (0 for unknown names).
+func (s Signals) Get(name string) float64 {
+	switch name {
+	case "score":
+		return s.Score
+	case "margin":
+		return s.Margin
+	case "label":
+		return s.Label
+	case "support":
+		return s.Support
+	case "alternatives":
+		return s.Alternatives
+	case "constraint":
+		return s.Constraint
+	case "unlabelled":
+		return s.Unlabelled
+	case "cues":
+		return s.Cues
+	case "grounded":
+		return s.Grounded
+	case "valid":
+		return s.Valid
+	case "agree":
+		return s.Agree
+	case "implausible":
+		return s.Implausible
+	}
+	return 0
 }
 
 // Found reports whether the extractor returned anything for the field.

@@ -38,6 +38,7 @@ type fitFlags struct {
 	report   string
 	sweeps   int
 	maxPer   int
+	verbose  bool
 }
 
 func (m *Main) fitCommand() *cobra.Command {
@@ -60,6 +61,7 @@ func (m *Main) fitCommand() *cobra.Command {
 	fl.StringVar(&f.report, "out", "", "write the report as JSON here")
 	fl.IntVar(&f.sweeps, "sweeps", 2, "coordinate-ascent sweeps over the weights (0: keep the current weights)")
 	fl.IntVar(&f.maxPer, "max-per-group", 0, "use at most this many rows per group (0: all)")
+	fl.BoolVar(&f.verbose, "verbose", false, "list every held-out public document's confidence and wrong required fields (on stderr: it names corpus rows)")
 	return cmd
 }
 
@@ -109,11 +111,17 @@ type FitReport struct {
 	// PublicReliability and PublicECE: the public corpus's fields only.
 	PublicReliability []evals.Bin `json:"public_reliability"`
 	PublicECE         float64     `json:"public_ece"`
+	// DocumentReliability and DocumentECE: held-out public documents'
+	// confidence against "every required field right".
+	DocumentReliability []evals.Bin `json:"document_reliability"`
+	DocumentECE         float64     `json:"document_ece"`
 	// Automation of the public documents with held-out document
 	// confidences.
 	Automation     []evals.AutomationPoint `json:"automation"`
 	TargetAccuracy float64                 `json:"target_accuracy"`
-	Threshold      float64                 `json:"threshold"`
+	// Threshold is the lowest document confidence whose automated
+	// documents reach TargetAccuracy (-1: none does).
+	Threshold float64 `json:"threshold"`
 	AutomationRate float64                 `json:"automation_rate"`
 	AutomatedRight float64                 `json:"automated_accuracy"`
 	Weights        rules.Weights           `json:"weights"`
@@ -223,6 +231,9 @@ func (m *Main) runFit(ctx context.Context, f fitFlags) error {
 	var heldRight []bool
 	var heldPublic []bool
 	for _, fam := range families {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var train, test []*fitDoc
 		for _, d := range docs {
 			if d.family == fam {
@@ -340,9 +351,26 @@ func (m *Main) runFit(ctx context.Context, f fitFlags) error {
 		conf = append(conf, c)
 		right = append(right, ds.RequiredCorrect)
 		groups = append(groups, d.row.Group)
+		if f.verbose {
+			var wrong []string
+			for _, fr := range ds.Fields {
+				if fr.Score < 1 && slices.Contains(required, fr.Field) {
+					wrong = append(wrong, fr.Field)
+				}
+			}
+			var ps []string
+			for _, fr := range ds.Fields {
+				if slices.Contains(required, fr.Field) {
+					ps = append(ps, fmt.Sprintf("%s=%.2f", fr.Field, fr.Confidence))
+				}
+			}
+			fmt.Fprintf(m.Stderr, "fit: held-out %-50s confidence %.2f right %v %v %s\n", d.row.ID, c, ds.RequiredCorrect, wrong, strings.Join(ps, " "))
+		}
 	}
 	rep.Automation = evals.AutomationCurve(conf, right, groups)
-	rep.Threshold = math.NaN()
+	rep.DocumentReliability = evals.Reliability(conf, right, 10)
+	rep.DocumentECE = evals.ECE(rep.DocumentReliability)
+	rep.Threshold = -1
 	for _, p := range rep.Automation {
 		if p.Threshold > 0 && p.Accuracy >= rep.TargetAccuracy {
 			rep.Threshold, rep.AutomationRate, rep.AutomatedRight = p.Threshold, p.Automation, p.Accuracy
@@ -350,8 +378,20 @@ func (m *Main) runFit(ctx context.Context, f fitFlags) error {
 		}
 	}
 	writeFitReport(m.Stdout, rep)
+	names, before := rules.DefaultWeights.Vector()
+	_, after := wAll.Vector()
+	var changed []string
+	for i := range names {
+		if before[i] != after[i] {
+			changed = append(changed, fmt.Sprintf("%s %g→%g", names[i], before[i], after[i]))
+		}
+	}
+	fmt.Fprintf(m.Stdout, "\nweights fitted on everything, changed from the current ones: %s\n", strings.Join(append(changed, "(none)")[:max(1, len(changed))], ", "))
 	if f.report != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
 		if err := os.WriteFile(f.report, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
@@ -481,32 +521,12 @@ func fitCalibration(docs []*fitDoc, xs map[*fitDoc]pipeline.Extraction, required
 	for i, f := range fields {
 		cal.Bias[f] = b + w[n+i]
 	}
-	// the document model: σ(a + b·Σ log p) against "every labelled
-	// required field right"
-	var docSamples []evals.Sample
-	for _, d := range docs {
-		x := calibrate(cal, xs[d], d.schema, nil)
-		ds := evals.ScoreDocument(d.row, evals.Outcome{Extraction: x, Required: required})
-		sum := 0.0
-		missing := false
-		for _, r := range required {
-			p := x.Fields[r].Confidence
-			if !x.Fields[r].Found() || p <= 0 {
-				missing = true
-				break
-			}
-			sum += math.Log(max(p, 1e-6))
-		}
-		if missing {
-			continue
-		}
-		docSamples = append(docSamples, evals.Sample{X: []float64{sum}, Correct: ds.RequiredCorrect, Group: d.row.Group})
-	}
-	dw, db := evals.FitLogistic(docSamples, 0)
-	cal.Document.A = db
-	if len(dw) > 0 {
-		cal.Document.B = dw[0]
-	}
+	// the document's estimate is the product of its required fields'
+	// (σ(0 + 1·Σ log p)): fitting a slope on documents that are nearly all
+	// right either overfits them or, regularised, flattens every document
+	// to one number; the product keeps the fields' evidence and is
+	// checked on held-out documents (the report's document reliability).
+	cal.Document.A, cal.Document.B = 0, 1
 	return cal
 }
 
@@ -572,6 +592,14 @@ func writeFitReport(w io.Writer, r FitReport) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "ECE %.3f (public only %.3f)\n\n", r.ECE, r.PublicECE)
+	fmt.Fprintf(w, "reliability of held-out public document confidences (every required field right)\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "bin\tn\tpredicted\tobserved\t")
+	for _, b := range r.DocumentReliability {
+		fmt.Fprintf(tw, "%.1f-%.1f\t%d\t%.3f\t%.3f\t\n", b.Low, b.High, b.N, b.Predicted, b.Observed)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "document ECE %.3f\n\n", r.DocumentECE)
 	fmt.Fprintf(w, "automation of public documents at held-out document confidence (macro per group)\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "threshold\tautomated\tfully right\tdocuments\t")
@@ -579,7 +607,7 @@ func writeFitReport(w io.Writer, r FitReport) {
 		fmt.Fprintf(tw, "%.2f\t%.3f\t%.3f\t%d\t\n", p.Threshold, p.Automation, p.Accuracy, p.N)
 	}
 	tw.Flush()
-	if math.IsNaN(r.Threshold) {
+	if r.Threshold < 0 {
 		fmt.Fprintf(w, "no threshold reaches %.0f%% fully right\n", 100*r.TargetAccuracy)
 	} else {
 		fmt.Fprintf(w, "lowest threshold reaching %.0f%% fully right: %.2f, automating %.3f of public documents (%.3f of them fully right)\n",

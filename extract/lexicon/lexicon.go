@@ -493,8 +493,12 @@ var Default = NewMatcher()
 // IsLabel reports whether text is a label rather than a value: labels of
 // the lexicon (of any concept and language) cover all its letters but two
 // at most ("Address", "Hotel Details", "Afleveradres", "Customer no."),
-// while a name keeps a word of its own ("Amazon Web Services").
+// while a name keeps a word of its own ("Amazon Web Services"). Text with
+// a digit is never a label.
 func IsLabel(text string) bool {
+	if strings.IndexFunc(text, unicode.IsDigit) >= 0 {
+		return false // "invoice_number_1", "CC-669": a value with its digits
+	}
 	f := []rune(Fold(text))
 	covered, letters := Covered(f, Default.Find(f, Tokens(f)))
 	un := letters - covered

@@ -357,6 +357,21 @@ func (lay *Layout) currencyCandidates(amounts ...*Candidate) []*Candidate {
 			out = append(out, c)
 		}
 	}
+	for _, c := range lay.documentCurrencies() {
+		cp := *c
+		out = append(out, &cp)
+	}
+	return out
+}
+
+// documentCurrencies are the currency candidates that do not depend on the
+// chosen amounts (a currency label; the currencies printed, by count),
+// computed once per document.
+func (lay *Layout) documentCurrencies() []*Candidate {
+	if lay.currencies != nil {
+		return *lay.currencies
+	}
+	var out []*Candidate
 	counts := map[string]int{}
 	first := map[string]*Line{}
 	for _, l := range lay.Lines {
@@ -395,6 +410,7 @@ func (lay *Layout) currencyCandidates(amounts ...*Candidate) []*Candidate {
 		c.F.Repeated = float64(min(3, counts[cur]-1))
 		out = append(out, c)
 	}
+	lay.currencies = &out
 	return out
 }
 

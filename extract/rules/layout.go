@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/extractor-dev/extractor/extract/lexicon"
@@ -23,7 +24,24 @@ type Layout struct {
 	// MonthFirst reads ambiguous numeric dates (03/05/2024) month first.
 	MonthFirst bool
 
-	names map[string]float64 // nameLike, memoized
+	names      map[string]float64 // nameLike, memoized
+	currencies *[]*Candidate      // documentCurrencies, once computed
+	refDate    *time.Time         // the median printed date (referenceDate), once computed
+	hasRef     bool
+	keys       map[string]string // nameKey, memoized
+}
+
+// key is nameKey memoized for the document.
+func (lay *Layout) key(s string) string {
+	if lay.keys == nil {
+		lay.keys = map[string]string{}
+	}
+	k, ok := lay.keys[s]
+	if !ok {
+		k = nameKey(s)
+		lay.keys[s] = k
+	}
+	return k
 }
 
 // Line is a page line prepared for reading.

@@ -39,6 +39,8 @@ type reading struct {
 	invoice bool
 	// all are the candidates as proposed (score dedupes them into cands).
 	all map[string][]*Candidate
+	// w are the weights of the last resolve.
+	w Weights
 }
 
 // invoiceFields are the scalar fields the rules read, in schema order.
@@ -206,6 +208,7 @@ func distinctPicks(picks []*Candidate) bool {
 // issue, both near the document's other dates), the parties together
 // (vendor and customer differ), the rest one by one.
 func (rd *reading) resolve(w Weights) {
+	rd.w = w
 	rd.chosen = map[string]*Candidate{}
 	rd.margin = map[string]float64{}
 	rd.notes = map[string][]string{}
@@ -320,7 +323,7 @@ func (rd *reading) resolve(w Weights) {
 	rd.best([]string{"vendor_name", "customer_name"}, [][]*Candidate{rd.top("vendor_name", k, w), rd.top("customer_name", k, w)},
 		func(p []*Candidate) (float64, []string, []float64) {
 			v, c := p[0], p[1]
-			if v != nil && c != nil && nameKey(v.Value) == nameKey(c.Value) {
+			if v != nil && c != nil && rd.lay.key(v.Value) == rd.lay.key(c.Value) {
 				return -1000, []string{"vendor and customer are the same name"}, []float64{-1, -1}
 			}
 			if v != nil && c != nil {
@@ -418,6 +421,15 @@ func isoDate(s string) (time.Time, bool) {
 // referenceDate is the median of the dates printed in the document: a
 // date years away from it is implausible for an invoice's own dates.
 func (rd *reading) referenceDate() (time.Time, bool) {
+	if rd.lay.refDate != nil {
+		return *rd.lay.refDate, rd.lay.hasRef
+	}
+	t, ok := rd.computeReferenceDate()
+	rd.lay.refDate, rd.lay.hasRef = &t, ok
+	return t, ok
+}
+
+func (rd *reading) computeReferenceDate() (time.Time, bool) {
 	var ds []time.Time
 	for _, l := range rd.lay.Lines {
 		for _, d := range rd.lay.Dates(l) {
@@ -453,7 +465,14 @@ func (rd *reading) signals(field string) pipeline.Signals {
 			alts++
 		}
 	}
+	cues := 0
+	for _, t := range rd.w.terms(c.F) {
+		if t.Weighted > 0 {
+			cues++
+		}
+	}
 	return pipeline.Signals{
+		Cues:         float64(min(5, cues)),
 		Score:        round3(c.Score),
 		Margin:       round3(min(20, max(-20, rd.margin[field]))),
 		Label:        label,

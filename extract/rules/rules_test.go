@@ -941,3 +941,27 @@ func BenchmarkLongInvoice(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChoose resolves prepared sample invoices again (what fitting
+// the weights repeats).
+func BenchmarkChoose(b *testing.B) {
+	dir := filepath.Join("..", "..", "testdata", "invoices")
+	schema, err := extract.Builtin("invoice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ps []*Prepared
+	for _, r := range readRows(b, dir) {
+		doc, err := pdf.ParseFile(context.Background(), filepath.Join(dir, r.File), pdf.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, Prepare(doc, schema))
+	}
+	b.ResetTimer()
+	for range b.N {
+		for _, p := range ps {
+			p.Choose(DefaultWeights)
+		}
+	}
+}

@@ -200,6 +200,12 @@ func (lay *Layout) readerFor(f pipeline.FieldSpec, pat *regexp.Regexp) reader {
 		if t == "" || lexicon.IsLabel(t) {
 			return nil
 		}
+		// "ACME Ltd, 12 High Street": a name and its address; the name
+		if nameLike(t) == 0 {
+			if first := strings.TrimSpace(strings.SplitN(sepRe.Split(t, 2)[0], ",", 2)[0]); first != t && nameLike(first) > 0 {
+				t = first
+			}
+		}
 		return []found{{raw: t, value: t, a: a, b: a + len(t)}}
 	}
 }
