@@ -273,8 +273,10 @@ func plausibility(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extracti
 			if !datesDone {
 				datesDone = true
 				for _, p := range doc.Pages {
-					for _, d := range datesIn(p.Text(), dayFirst) {
-						printed = append(printed, d.date)
+					for _, l := range p.Lines {
+						for _, d := range datesIn(l.Text, dayFirst) {
+							printed = append(printed, d.date)
+						}
 					}
 				}
 			}

@@ -421,6 +421,10 @@ func datesIn(text string, order dateOrder) []foundDate {
 			out = append(out, foundDate{date: d, start: m[2], end: m[3]})
 		}
 	}
+	if !hasMonthWord(s) {
+		sortFound(out)
+		return out // no month name: the costly word-date pattern cannot match
+	}
 	for _, m := range findWordDateRe.FindAllStringIndex(s, -1) {
 		a, b := m[0], m[1]
 		if taken(a, b) {
@@ -432,6 +436,27 @@ func datesIn(text string, order dateOrder) []foundDate {
 	}
 	sortFound(out)
 	return out
+}
+
+// hasMonthWord reports whether folded text s holds a month name (or its
+// abbreviation) as a word.
+func hasMonthWord(s string) bool {
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		letter := i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 0x80)
+		switch {
+		case letter && start < 0:
+			start = i
+		case !letter && start >= 0:
+			if n := i - start; n >= 3 && n <= 12 {
+				if _, ok := monthNames[s[start:i]]; ok {
+					return true
+				}
+			}
+			start = -1
+		}
+	}
+	return false
 }
 
 func sortFound(fs []foundDate) {

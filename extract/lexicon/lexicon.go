@@ -16,6 +16,7 @@ package lexicon
 import (
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -487,8 +488,11 @@ func Covered(folded []rune, hits []Hit) (covered, letters int) {
 	return covered, letters
 }
 
-// Default is the matcher of every built-in language.
-var Default = NewMatcher()
+// Default returns the matcher of every built-in language, built on first
+// use (not at program start: the parser's child processes never need it).
+func Default() *Matcher { return defaultMatcher() }
+
+var defaultMatcher = sync.OnceValue(func() *Matcher { return NewMatcher() })
 
 // IsLabel reports whether text is a label rather than a value: labels of
 // the lexicon (of any concept and language) cover all its letters but two
@@ -500,7 +504,7 @@ func IsLabel(text string) bool {
 		return false // "invoice_number_1", "CC-669": a value with its digits
 	}
 	f := []rune(Fold(text))
-	covered, letters := Covered(f, Default.Find(f, Tokens(f)))
+	covered, letters := Covered(f, Default().Find(f, Tokens(f)))
 	un := letters - covered
 	return covered > 0 && un <= 2 && covered >= 2*un
 }

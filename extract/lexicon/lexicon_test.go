@@ -9,7 +9,7 @@ import (
 func labelsOf(line string) string {
 	f := []rune(Fold(line))
 	var out []string
-	for _, h := range Labels(Default.Find(f, Tokens(f)), FieldLabel) {
+	for _, h := range Labels(Default().Find(f, Tokens(f)), FieldLabel) {
 		out = append(out, fmt.Sprintf("%s/%s:%s", h.Concept, h.Strength, string([]rune(line)[h.Start:h.End])))
 	}
 	return strings.Join(out, " ")

@@ -49,7 +49,7 @@ func readTwice(t *testing.T, name string, doc pipeline.Document, s pipeline.Sche
 }
 
 // pdfsUnder lists the PDFs under dir, sorted.
-func pdfsUnder(t *testing.T, dir string) []string {
+func pdfsUnder(t testing.TB, dir string) []string {
 	var out []string
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".pdf") {

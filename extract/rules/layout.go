@@ -193,7 +193,7 @@ func NewLayout(doc pipeline.Document) *Layout {
 			}
 			l := &Line{Page: pi + 1, Index: i, Pos: len(pl), Seq: len(lay.Lines), Text: string(rs), Runes: rs, Fold: fr, Box: ln.Box, Cells: splitCells(rs)}
 			l.Tokens = lexicon.Tokens(fr)
-			l.Hits = lexicon.Default.Find(fr, l.Tokens)
+			l.Hits = lexicon.Default().Find(fr, l.Tokens)
 			l.Labels = lexicon.Labels(l.Hits, lexicon.FieldLabel)
 			pl = append(pl, l)
 			lay.Lines = append(lay.Lines, l)

@@ -16,6 +16,7 @@ import (
 	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/extract/lexicon"
 	"github.com/extractor-dev/extractor/extract/pdf"
+	"github.com/extractor-dev/extractor/internal/testenv"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
@@ -962,6 +963,35 @@ func BenchmarkChoose(b *testing.B) {
 	for range b.N {
 		for _, p := range ps {
 			p.Choose(DefaultWeights)
+		}
+	}
+}
+
+// BenchmarkCorpus extracts and checks the shared corpus's public PDFs
+// (parsed once), as the extract and validate steps do. It skips without
+// the corpus.
+func BenchmarkCorpus(b *testing.B) {
+	corpus := testenv.CorpusDir(b)
+	schema, err := extract.Builtin("invoice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var docs []pipeline.Document
+	for _, f := range pdfsUnder(b, filepath.Join(corpus, "public")) {
+		doc, err := pdf.ParseFile(context.Background(), f, pdf.Options{})
+		if err == nil {
+			docs = append(docs, doc)
+		}
+	}
+	e := New(Config{})
+	b.ResetTimer()
+	for range b.N {
+		for _, doc := range docs {
+			x, err := e.Extract(context.Background(), doc, schema)
+			if err != nil {
+				b.Fatal(err)
+			}
+			extract.Checks{}.Validate(doc, schema, x, nil)
 		}
 	}
 }
