@@ -121,10 +121,10 @@ type FitReport struct {
 	TargetAccuracy float64                 `json:"target_accuracy"`
 	// Threshold is the lowest document confidence whose automated
 	// documents reach TargetAccuracy (-1: none does).
-	Threshold float64 `json:"threshold"`
-	AutomationRate float64                 `json:"automation_rate"`
-	AutomatedRight float64                 `json:"automated_accuracy"`
-	Weights        rules.Weights           `json:"weights"`
+	Threshold      float64       `json:"threshold"`
+	AutomationRate float64       `json:"automation_rate"`
+	AutomatedRight float64       `json:"automated_accuracy"`
+	Weights        rules.Weights `json:"weights"`
 }
 
 // FamilyScore is one family's accuracy in-sample and held out.
