@@ -517,6 +517,29 @@ func fitCalibration(docs []*fitDoc, xs map[*fitDoc]pipeline.Extraction, required
 	w, b := evals.FitLogistic(samples, 0.01)
 	n := len(cal.Signals)
 	cal.Weights = w[:n]
+	// A signal that never varies in the training documents (every value
+	// grounded, no second extractor, no plausibility issue) cannot be
+	// fitted; it gets a prior weight, stated here, and the bias keeps the
+	// training predictions unchanged.
+	priors := map[string]float64{"grounded": 3, "valid": 2, "agree": 1, "implausible": -3}
+	for i, name := range cal.Signals {
+		prior, ok := priors[name]
+		if !ok || len(samples) == 0 {
+			continue
+		}
+		c := samples[0].X[i]
+		constant := true
+		for _, sm := range samples {
+			if sm.X[i] != c {
+				constant = false
+				break
+			}
+		}
+		if constant {
+			b -= (prior - cal.Weights[i]) * c
+			cal.Weights[i] = prior
+		}
+	}
 	cal.DefaultBias = b
 	for i, f := range fields {
 		cal.Bias[f] = b + w[n+i]
