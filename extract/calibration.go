@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"crypto/sha256"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,13 @@ var DefaultCalibration = func() Calibration {
 	}
 	return c
 }()
+
+// hash names the model's content, for step versions.
+func (c Calibration) hash() string {
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("c%x", sum[:4])
+}
 
 // Logit is the model's linear score of a field's signals.
 func (c Calibration) Logit(field string, s pipeline.Signals) float64 {

@@ -30,8 +30,8 @@ func (Checks) Validate(doc pipeline.Document, s pipeline.Schema, x pipeline.Extr
 	return x
 }
 
-// Version of the checks.
-func (Checks) Version() string { return ValidatorVersion }
+// Version of the checks and of the calibration they apply.
+func (Checks) Version() string { return ValidatorVersion + "+" + DefaultCalibration.hash() }
 
 // cloneExtraction copies the maps and slices Finalize changes, so the raw
 // reading passed in stays as it was (it is cached and hashed as such).

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	rulesx "github.com/extractor-dev/extractor/extract/rules"
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/tracing"
@@ -233,9 +234,10 @@ func TestReviewLLM(t *testing.T) {
 		"tokens 1100/80", "prompt    ", "↑ second", "second opinion agrees", "↑ page 1")
 
 	_, r = runOK(t, env, "diff", rules, llm)
-	mustContain(t, "diff rules → llm", r.stdout, "extractor  rules/2 → llm/1", "prompt ", "synth-0001.pdf",
+	rv := rulesx.New(rulesx.Config{}).Version()
+	mustContain(t, "diff rules → llm", r.stdout, "extractor  "+rv+" → llm/1", "prompt ", "synth-0001.pdf",
 		`total_amount: "8529.18 EUR" → "9999.99 EUR" (grounded → not grounded)`, `vendor_name: removed (was "Richter Gebäudereinigung e.K.")`,
-		"extract: rules/2 → llm/1", "extract_second: ran in B only (rules/2)", "1 documents compared, 1 changed")
+		"extract: "+rv+" → llm/1", "extract_second: ran in B only ("+rv+")", "1 documents compared, 1 changed")
 
 	other, _ := runOK(t, env, "run", "--llm-base-url", srv.URL+"/v1", "--llm-model", "gpt-4.1-mini", file)
 	_, r = runOK(t, env, "diff", llm, other)

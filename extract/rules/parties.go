@@ -79,8 +79,13 @@ func nameLike(s string) float64 {
 	if len(strings.Fields(s)) > 8 {
 		return 0
 	}
-	if lexicon.IsLabel(s) {
-		return 0
+	if lexicon.IsLabel(s) || digits > 0 && lexicon.IsLabel(strings.Map(func(r rune) rune {
+		if unicode.IsDigit(r) || r == '%' {
+			return -1
+		}
+		return r
+	}, s)) {
+		return 0 // "VAT 20%": a label with its rate is no name
 	}
 	if _, isCur := currencyOf(s); isCur {
 		return 0

@@ -39,6 +39,8 @@ package rules
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -81,17 +83,12 @@ func (e *Extractor) weights() Weights {
 	return DefaultWeights
 }
 
-// Version names the extractor and its weights.
+// Version names the extractor and its weights (a hash of them): a refit
+// changes the extract step's cache key.
 func (e *Extractor) Version() string {
-	if e != nil && e.cfg.Weights != nil {
-		_, v := e.cfg.Weights.Vector()
-		h := 0.0
-		for i, x := range v {
-			h += float64(i+1) * x
-		}
-		return fmt.Sprintf("%s+w%x", Version, math.Float64bits(h)>>40)
-	}
-	return Version
+	b, _ := json.Marshal(e.weights()) // plain numbers: cannot fail
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("%s+w%x", Version, sum[:4])
 }
 
 // Extract reads the fields of s that it knows (the invoice schema's, or
