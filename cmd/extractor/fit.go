@@ -197,10 +197,12 @@ func (m *Main) runFit(ctx context.Context, f fitFlags) error {
 	slices.Sort(families)
 	fmt.Fprintf(m.Stderr, "fit: %d documents, %d families\n", len(docs), len(families))
 
-	w0 := rules.DefaultWeights
+	// Every fit starts from the hand-set weights, never from the committed
+	// fitted ones, which have seen every family.
+	w0 := rules.StartWeights
 	fitOn := func(train []*fitDoc) rules.Weights {
 		if f.sweeps == 0 {
-			return w0
+			return rules.DefaultWeights
 		}
 		names, x0 := w0.Vector()
 		steps := make([]float64, len(x0))

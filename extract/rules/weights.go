@@ -115,15 +115,17 @@ var weightsJSON []byte
 // none: the fitted values of weights.json ("extractor fit-rules --write"),
 // over the hand-set starting values below for any weight the file lacks.
 var DefaultWeights = func() Weights {
-	w := startWeights
+	w := StartWeights
 	if err := json.Unmarshal(weightsJSON, &w); err != nil {
 		panic(fmt.Sprintf("rules: weights.json: %v", err))
 	}
 	return w
 }()
 
-// startWeights are the hand-set weights fitting starts from.
-var startWeights = Weights{
+// StartWeights are the hand-set weights fitting starts from (not the
+// fitted ones: a family held out must not have shaped its own starting
+// point).
+var StartWeights = Weights{
 	Strong: 10, Weak: 5, InSentence: -3, Below: -0.5, Gap: -0.6, Title: 7, Unlabelled: 3,
 	Early: 1, Late: 1, Page: -0.5, Font: 0.8, Repeated: 0.4,
 	Currency: 0.5, Zero: -4, Last: 1, Rank: -0.4, Column: 3,
