@@ -219,6 +219,18 @@ type Extraction struct {
 	Confidence float64 `json:"confidence,omitempty"`
 }
 
+// ReviewBelow is the document confidence under which a document goes to a
+// person even without a failing issue (the default automation threshold).
+const ReviewBelow = 0.8
+
+// NeedsReview is the document-level decision: a person must look at the
+// document when an issue failed, or when the validator estimated the
+// probability that every required field is right (Confidence) and it is
+// below ReviewBelow. Without an estimate only failing issues count.
+func (x Extraction) NeedsReview() bool {
+	return x.Failed() || x.Confidence > 0 && x.Confidence < ReviewBelow
+}
+
 // Failed reports whether any issue has severity fail.
 func (x Extraction) Failed() bool {
 	for _, i := range x.Issues {

@@ -47,7 +47,7 @@ func (s *runSummary) add(r pipeline.Result) {
 	switch r.Status() {
 	case "ok":
 		s.ok++
-		if r.Extraction != nil && r.Extraction.Failed() {
+		if r.Extraction != nil && r.Extraction.NeedsReview() {
 			s.review++
 		}
 	case "failed":
@@ -135,7 +135,7 @@ func record(r pipeline.Result, schema pipeline.Schema, runID string) ([]byte, er
 			kvs = append(kvs, kv{spec.Name, items})
 		}
 	}
-	kvs = append(kvs, kv{"issues", issues}, kv{"needs_review", r.Err == nil && x.Failed()}, kv{"usage", x.Usage},
+	kvs = append(kvs, kv{"issues", issues}, kv{"needs_review", r.Err == nil && x.NeedsReview()}, kv{"usage", x.Usage},
 		kv{"spent", r.Spent}, kv{"cache_hits", r.CacheHits()})
 	if len(x.Attempts) > 0 {
 		kvs = append(kvs, kv{"attempts", x.Attempts})
@@ -231,7 +231,7 @@ func (w *resultWriter) write(r pipeline.Result) error {
 				row = append(row, fmt.Sprint(len(x.Lists[f.Name])))
 			}
 		}
-		row = append(row, fmt.Sprint(len(x.Issues)), fmt.Sprint(r.Err == nil && x.Failed()), fmt.Sprint(x.Usage.InputTokens),
+		row = append(row, fmt.Sprint(len(x.Issues)), fmt.Sprint(r.Err == nil && x.NeedsReview()), fmt.Sprint(x.Usage.InputTokens),
 			fmt.Sprint(x.Usage.OutputTokens), fmt.Sprintf("%.6f", x.Usage.CostUSD), fmt.Sprint(r.Duration.Milliseconds()))
 		return w.csv.Write(row)
 	default: // table
@@ -260,6 +260,8 @@ func (w *resultWriter) write(r pipeline.Result) error {
 			status = strings.ToUpper(r.Status()) + ": " + truncate(reason(r.Err), 60)
 		case x.Failed():
 			status = "review: " + truncate(issueSummary(x.Issues), 60)
+		case x.NeedsReview():
+			status = fmt.Sprintf("review: confidence %.2f", x.Confidence)
 		}
 		fmt.Fprintln(w.tw, strings.Join(append(row, status), "\t"))
 		return nil
