@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -150,7 +151,8 @@ func convertFields(in []yamlField, path string, nested bool, fail func(string, s
 			return nil, fail(p+".type", "field %s: type %q: want one of %s", yf.Name, yf.Type, typeList())
 		}
 		spec := pipeline.FieldSpec{Name: yf.Name, Type: t, Required: yf.Required, Description: strings.TrimSpace(yf.Description), Enum: yf.Enum, Pattern: yf.Pattern}
-		for lang, ls := range yf.Labels {
+		for _, lang := range slices.Sorted(maps.Keys(yf.Labels)) {
+			ls := yf.Labels[lang]
 			if !langRe.MatchString(lang) {
 				return nil, fail(p+".labels", "field %s: labels: %q is not a language code (want e.g. en, de, fr)", yf.Name, lang)
 			}
