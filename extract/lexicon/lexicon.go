@@ -212,7 +212,9 @@ type Token struct {
 	Start, End int
 }
 
-func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// wordRune: letters, digits and the underscore ("invoice_number_1" is one
+// word, an identifier, never the label "invoice number").
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
 
 // Tokens splits folded text into tokens.
 func Tokens(folded []rune) []Token {
@@ -355,7 +357,12 @@ func (m *Matcher) Find(folded []rune, toks []Token) []Hit {
 			}
 			pre.WriteString(toks[j].Text)
 		}
-		cands := m.byPrefix[prefixOf(pre.String())]
+		p2 := prefixOf(pre.String())
+		cands := m.byPrefix[p2]
+		if first := toks[i].Text[:utf8.RuneLen([]rune(toks[i].Text)[0])]; first != p2 {
+			// one-rune phrases ("#") are filed under their one rune
+			cands = append(slices.Clip(cands), m.byPrefix[first]...)
+		}
 		if len(cands) == 0 {
 			continue
 		}

@@ -36,6 +36,8 @@ func TestLabels(t *testing.T) {
 		{"totaal", "total_amount/weak:totaal"},
 		{"Fattura n. 12 del 01/02/2024", "invoice_number/strong:Fattura n. issue_date/weak:del"},
 		{"Amount due", "total_amount/strong:Amount due"},
+		{"# INV-17", "invoice_number/weak:#"}, // a one-rune label before a word
+		{"invoice_number_1", ""},              // an identifier, not "invoice number"
 	}
 	for _, tc := range tests {
 		if got := labelsOf(tc.line); got != tc.want {

@@ -53,7 +53,7 @@ func nameLike(s string) float64 {
 		return 0
 	}
 	f := lexicon.Fold(s)
-	if contactRe.MatchString(f) || strings.HasSuffix(s, ":") || strings.Contains(s, ": ") || strings.HasPrefix(s, "(") || strings.HasPrefix(s, "*") ||
+	if contactRe.MatchString(f) || strings.HasSuffix(s, ":") || strings.Contains(s, ": ") || strings.HasPrefix(s, "(") || strings.HasPrefix(s, "*") || strings.HasPrefix(s, "#") ||
 		strings.ContainsAny(s, "€$£¥₹") || strings.Contains(f, "capital") || strings.Contains(f, "kapital") {
 		return 0
 	}
