@@ -153,11 +153,15 @@ func ScoreDocument(row Row, o Outcome) DocScore {
 	return d
 }
 
-// confidence is a document's confidence: the lowest of its required
-// fields' (0 when one is missing; a required list counts as present with
-// one item), or of all its returned fields when none is required (0 when
-// it returned none).
+// confidence is a document's confidence: the validator's estimate that
+// every required field is right (Extraction.Confidence) when it made one;
+// otherwise the lowest of its required fields' (0 when one is missing; a
+// required list counts as present with one item), or of all its returned
+// fields when none is required (0 when it returned none).
 func confidence(x pipeline.Extraction, required []string) float64 {
+	if x.Confidence > 0 {
+		return x.Confidence
+	}
 	c := math.Inf(1)
 	for _, name := range required {
 		if items, ok := x.Lists[name]; ok {

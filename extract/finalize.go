@@ -2,20 +2,23 @@ package extract
 
 import (
 	"fmt"
+	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/extractor-dev/extractor/extract/lexicon"
 	"github.com/extractor-dev/extractor/pipeline"
 )
 
 // ValidatorVersion changes whenever Finalize (or Normalize, Ground) may
 // judge the same reading differently; it is part of the validate step's
 // cache key.
-const ValidatorVersion = "validate/1"
+const ValidatorVersion = "validate/2"
 
 // Checks is the pipeline's Validator: Finalize as a step.
 type Checks struct{}
@@ -27,8 +30,8 @@ func (Checks) Validate(doc pipeline.Document, s pipeline.Schema, x pipeline.Extr
 	return x
 }
 
-// Version of the checks.
-func (Checks) Version() string { return ValidatorVersion }
+// Version of the checks and of the calibration they apply.
+func (Checks) Version() string { return ValidatorVersion + "+" + DefaultCalibration.hash() }
 
 // cloneExtraction copies the maps and slices Finalize changes, so the raw
 // reading passed in stays as it was (it is cached and hashed as such).
@@ -80,9 +83,36 @@ func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, 
 			finalizeList(doc, spec, x)
 			continue
 		}
-		f := finalizeField(doc, spec, spec.Name, x.Fields[spec.Name], &x.Issues)
+		x.Fields[spec.Name] = finalizeField(doc, spec, spec.Name, x.Fields[spec.Name], &x.Issues)
+	}
+	plausibility(doc, s, x)
+	cal := DefaultCalibration
+	calibrated := cal.Applies(*x)
+	var required []float64
+	for _, spec := range s.Fields {
+		if spec.Type == pipeline.TypeArray {
+			continue
+		}
+		f := x.Fields[spec.Name]
 		f.Confidence = confidence(f, spec, second, &x.Issues)
+		if f.Found() {
+			f.Signals.Agree = agreement(f, spec, second)
+			if calibrated {
+				f.Confidence = round2(cal.Field(spec.Name, f.Signals))
+			}
+		}
 		x.Fields[spec.Name] = f
+		if spec.Required {
+			required = append(required, f.Confidence)
+		}
+	}
+	x.Confidence = 0
+	if len(required) > 0 {
+		if calibrated {
+			x.Confidence = round2(cal.DocumentConfidence(required))
+		} else {
+			x.Confidence = slices.Min(required)
+		}
 	}
 	// Drop what the schema does not declare: an extractor may not invent fields.
 	for name := range x.Fields {
@@ -133,6 +163,13 @@ func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, 
 		g = Ground(doc, spec, checkValue, f.Evidence)
 	}
 	f.Grounded = g.OK
+	f.Signals.Grounded, f.Signals.Valid = 0, 0
+	if g.OK {
+		f.Signals.Grounded = 1
+	}
+	if f.Value != "" {
+		f.Signals.Valid = 1
+	}
 	switch {
 	case !g.OK:
 		*issues = append(*issues, pipeline.Issue{Field: path, Code: pipeline.IssueUngrounded, Severity: pipeline.SeverityFail, Message: g.Reason})
@@ -202,12 +239,124 @@ func hasItem(spec pipeline.FieldSpec, name string) bool {
 	return false
 }
 
+// agreement is the Agree signal: +1 when the second extractor read the
+// same value, -1 another, 0 when it read none (or there is none).
+func agreement(f pipeline.Field, spec pipeline.FieldSpec, second *pipeline.Extraction) float64 {
+	if second == nil || f.Value == "" {
+		return 0
+	}
+	o, ok := second.Fields[spec.Name]
+	switch {
+	case !ok || o.Value == "":
+		return 0
+	case o.Value == f.Value:
+		return 1
+	}
+	return -1
+}
+
+// plausibility raises an issue of its own for values that are unlikely
+// though valid and grounded: a date years away from the document's other
+// dates, a label word as a value ("Address", "Hotel Details"), a raw value
+// that its quote does not print. The field's Implausible signal is set.
+func plausibility(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction) {
+	var printed []civilDate
+	datesDone := false
+	flag := func(name string, sev pipeline.Severity, msg string) {
+		x.Issues = append(x.Issues, pipeline.Issue{Field: name, Code: pipeline.IssueImplausible, Severity: sev, Message: msg})
+		f := x.Fields[name]
+		f.Signals.Implausible = 1
+		x.Fields[name] = f
+	}
+	for _, spec := range s.Fields {
+		f, ok := x.Fields[spec.Name]
+		if !ok || !f.Found() {
+			continue
+		}
+		f.Signals.Implausible = 0
+		x.Fields[spec.Name] = f
+		switch spec.Type {
+		case pipeline.TypeDate:
+			if f.Value == "" {
+				continue
+			}
+			if !datesDone {
+				datesDone = true
+				for _, p := range doc.Pages {
+					for _, l := range p.Lines {
+						for _, d := range datesIn(l.Text, dayFirst) {
+							printed = append(printed, d.date)
+						}
+					}
+				}
+			}
+			v, err := parseDate(f.Value, dayFirst)
+			if err != nil {
+				continue
+			}
+			var others []int
+			skipped := false
+			for _, d := range printed {
+				if d == v && !skipped {
+					skipped = true // the value's own printing
+					continue
+				}
+				others = append(others, dayNumber(d))
+			}
+			if len(others) < 2 {
+				continue
+			}
+			slices.Sort(others)
+			med := others[len(others)/2]
+			if days := dayNumber(v) - med; days > 730 || days < -730 {
+				flag(spec.Name, pipeline.SeverityFail, fmt.Sprintf("%s is %.0f years from the document's other dates (their median is %s)",
+					f.Value, math.Abs(float64(days))/365.25, civilFromDays(med)))
+			}
+		case pipeline.TypeString, pipeline.TypeEnum:
+			if v := f.Value; v != "" && lexicon.IsLabel(v) {
+				flag(spec.Name, pipeline.SeverityFail, fmt.Sprintf("%q is a label, not a value", v))
+				continue
+			}
+		}
+		if f.Grounded && f.Raw != "" && f.Value != "" && f.Raw != f.Value && spec.Type != pipeline.TypeDate &&
+			!strings.Contains(foldForMatch(f.Quote), foldForMatch(f.Raw)) {
+			flag(spec.Name, pipeline.SeverityWarn, fmt.Sprintf("the value as read, %q, is not printed in its quote", f.Raw))
+		}
+	}
+}
+
+// dayNumber counts days from 0000-03-01 (proleptic Gregorian).
+func dayNumber(d civilDate) int {
+	y, m := d.y, d.m
+	if m <= 2 {
+		y--
+		m += 12
+	}
+	return 365*y + y/4 - y/100 + y/400 + (153*(m-3)+2)/5 + d.d - 1
+}
+
+// civilFromDays is the inverse of dayNumber.
+func civilFromDays(n int) civilDate {
+	y := (10000*n + 14780) / 3652425
+	ddd := n - (365*y + y/4 - y/100 + y/400)
+	if ddd < 0 {
+		y--
+		ddd = n - (365*y + y/4 - y/100 + y/400)
+	}
+	mi := (100*ddd + 52) / 3060
+	mm := (mi+2)%12 + 1
+	y += (mi + 2) / 12
+	dd := ddd - (mi*306+5)/10 + 1
+	return civilDate{y, mm, dd}
+}
+
 // confidence combines the checks into a number in [0, 1]: grounding
 // weighs most (a value not on the page is worthless), then validity, then
-// agreement with a second extractor (unknown counts half). A value that a
-// machine-readable source carries but the page does not print (an
-// e-invoice's, Evidence.NotPrinted) is not worthless: it counts 0.45 of
-// grounding's 0.55, as no one can check it against the page.
+// agreement with a second extractor (unknown counts half); an implausible
+// value loses 0.3. A value that a machine-readable source carries but the
+// page does not print (an e-invoice's, Evidence.NotPrinted) is not
+// worthless: it counts 0.45 of grounding's 0.55, as no one can check it
+// against the page. Calibrated extractors replace it (Calibration).
 func confidence(f pipeline.Field, spec pipeline.FieldSpec, second *pipeline.Extraction, issues *[]pipeline.Issue) float64 {
 	if !f.Found() {
 		return 0
@@ -234,7 +383,10 @@ func confidence(f pipeline.Field, spec pipeline.FieldSpec, second *pipeline.Extr
 			}
 		}
 	}
-	return round2(c + 0.2*agree)
+	if f.Signals.Implausible > 0 {
+		c -= 0.3
+	}
+	return round2(max(0, c+0.2*agree))
 }
 
 func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }

@@ -145,7 +145,8 @@ const (
 )
 
 // monthNames maps folded (lower case, no accents) month names and
-// abbreviations in English, German, French and Dutch to month numbers.
+// abbreviations in English, German, French, Dutch, Spanish and Italian
+// to month numbers.
 var monthNames = func() map[string]int {
 	m := map[string]int{}
 	add := func(n int, names ...string) {
@@ -153,18 +154,18 @@ var monthNames = func() map[string]int {
 			m[s] = n
 		}
 	}
-	add(1, "january", "jan", "januar", "janner", "janvier", "janv", "januari")
-	add(2, "february", "feb", "febr", "februar", "feber", "fevrier", "fevr", "fev", "februari")
-	add(3, "march", "mar", "marz", "maerz", "mrz", "mars", "maart", "mrt")
-	add(4, "april", "apr", "avril", "avr")
-	add(5, "may", "mai", "mei")
-	add(6, "june", "jun", "juni", "juin")
-	add(7, "july", "jul", "juli", "juillet", "juil")
-	add(8, "august", "aug", "aout", "augustus")
-	add(9, "september", "sep", "sept", "septembre")
-	add(10, "october", "oct", "oktober", "okt", "octobre")
-	add(11, "november", "nov", "novembre")
-	add(12, "december", "dec", "dezember", "dez", "decembre")
+	add(1, "january", "jan", "januar", "janner", "janvier", "janv", "januari", "enero", "ene", "gennaio", "gen")
+	add(2, "february", "feb", "febr", "februar", "feber", "fevrier", "fevr", "fev", "februari", "febrero", "febbraio")
+	add(3, "march", "mar", "marz", "maerz", "mrz", "mars", "maart", "mrt", "marzo")
+	add(4, "april", "apr", "avril", "avr", "abril", "abr", "aprile")
+	add(5, "may", "mai", "mei", "mayo", "maggio", "mag")
+	add(6, "june", "jun", "juni", "juin", "junio", "giugno", "giu")
+	add(7, "july", "jul", "juli", "juillet", "juil", "julio", "luglio", "lug")
+	add(8, "august", "aug", "aout", "augustus", "agosto", "ago")
+	add(9, "september", "sep", "sept", "septembre", "septiembre", "setiembre", "settembre", "set")
+	add(10, "october", "oct", "oktober", "okt", "octobre", "octubre", "ottobre", "ott")
+	add(11, "november", "nov", "novembre", "noviembre")
+	add(12, "december", "dec", "dezember", "dez", "decembre", "diciembre", "dic", "dicembre")
 	return m
 }()
 
@@ -172,7 +173,7 @@ var monthNames = func() map[string]int {
 // it: weekdays, ordinal suffixes, articles.
 var dateFiller = func() map[string]bool {
 	m := map[string]bool{}
-	for _, s := range strings.Fields(`st nd rd th er re e eme ieme of the le den der am on du de
+	for _, s := range strings.Fields(`st nd rd th er re e eme ieme of the le den der am on du de del il
 		monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
 		montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag mo di mi do fr sa so
 		lundi mardi mercredi jeudi vendredi samedi dimanche lun mer jeu ven sam dim`) {
@@ -358,7 +359,10 @@ var (
 	findNumDateRe   = regexp.MustCompile(`(?:^|[^\d.,/-])(\d{1,2})\s?([./-])\s?(\d{1,2})\s?([./-])\s?(\d{4}|\d{2})(?:$|[^\d])`)
 	findISODateRe   = regexp.MustCompile(`(?:^|[^\d.,/-])(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})(?:$|[^\d])`)
 	findBasicDateRe = regexp.MustCompile(`(?:^|[^\d])((?:19|20)\d{6})(?:$|[^\d])`)
-	findWordDateRe  = regexp.MustCompile(`(?:\d{1,2}(?:st|nd|rd|th|er|re|e)?\.?\s*(?:of\s+|de\s+)?\p{L}{3,9}\.?,?\s*\d{4}|\d{1,2}(?:st|nd|rd|th|er|re|e)?[\s.-]+\p{L}{3,9}\.?[\s.-]+\d{2}|\p{L}{3,9}\.?\s*\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\p{L}{3,9}\.?\s*\d{1,2}(?:st|nd|rd|th)?,\s*\d{2})`)
+	// A two-digit year needs a single separator on each side of the month
+	// ("1-Jul-14", "01 Jul 14"): "July 1 - July 31" is a range, not the
+	// 1st of July 2031. "August 3 , 2014" prints a space before its comma.
+	findWordDateRe = regexp.MustCompile(`(?:\d{1,2}(?:st|nd|rd|th|er|re|e)?\.?\s*(?:of\s+|de\s+)?\p{L}{3,10}\.?,?\s*(?:de\s+)?\d{4}|\d{1,2}(?:st|nd|rd|th|er|re|e)?(?:\.?\s|[.-])\p{L}{3,9}\.?(?:\s|[.-])\d{2}|\p{L}{3,10}\.?\s*\d{1,2}(?:st|nd|rd|th)?\s*,?\s+\d{4}|\p{L}{3,9}\.?\s*\d{1,2}(?:st|nd|rd|th)?,\s*\d{2})`)
 )
 
 // foundDate is a date printed in a text, with where it is (byte offsets
@@ -417,6 +421,10 @@ func datesIn(text string, order dateOrder) []foundDate {
 			out = append(out, foundDate{date: d, start: m[2], end: m[3]})
 		}
 	}
+	if !hasMonthWord(s) {
+		sortFound(out)
+		return out // no month name: the costly word-date pattern cannot match
+	}
 	for _, m := range findWordDateRe.FindAllStringIndex(s, -1) {
 		a, b := m[0], m[1]
 		if taken(a, b) {
@@ -428,6 +436,27 @@ func datesIn(text string, order dateOrder) []foundDate {
 	}
 	sortFound(out)
 	return out
+}
+
+// hasMonthWord reports whether folded text s holds a month name (or its
+// abbreviation) as a word.
+func hasMonthWord(s string) bool {
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		letter := i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 0x80)
+		switch {
+		case letter && start < 0:
+			start = i
+		case !letter && start >= 0:
+			if n := i - start; n >= 3 && n <= 12 {
+				if _, ok := monthNames[s[start:i]]; ok {
+					return true
+				}
+			}
+			start = -1
+		}
+	}
+	return false
 }
 
 func sortFound(fs []foundDate) {

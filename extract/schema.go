@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -64,15 +65,17 @@ var ErrSchema = errors.New("invalid schema")
 func (e *SchemaError) Unwrap() error { return ErrSchema }
 
 type yamlField struct {
-	Name        string      `yaml:"name"`
-	Type        string      `yaml:"type"`
-	Required    bool        `yaml:"required"`
-	Key         bool        `yaml:"key"`
-	Description string      `yaml:"description"`
-	Enum        []string    `yaml:"enum"`
-	Pattern     string      `yaml:"pattern"`
-	Items       []yamlField `yaml:"items"`
-	EInvoice    string      `yaml:"einvoice"`
+	Name        string   `yaml:"name"`
+	Type        string   `yaml:"type"`
+	Required    bool     `yaml:"required"`
+	Key         bool     `yaml:"key"`
+	Description string   `yaml:"description"`
+	Enum        []string `yaml:"enum"`
+	Pattern     string   `yaml:"pattern"`
+	EInvoice    string   `yaml:"einvoice"`
+	// Labels: language code -> the labels printed next to the value.
+	Labels map[string][]string `yaml:"labels"`
+	Items  []yamlField         `yaml:"items"`
 }
 
 type yamlSchema struct {
@@ -84,6 +87,7 @@ type yamlSchema struct {
 
 var (
 	nameRe     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	langRe     = regexp.MustCompile(`^[a-z]{2}$`)
 	fieldTypes = []pipeline.FieldType{
 		pipeline.TypeString, pipeline.TypeDate, pipeline.TypeMoney, pipeline.TypeDecimal, pipeline.TypeInteger,
 		pipeline.TypeEnum, pipeline.TypeCurrency, pipeline.TypeIBAN, pipeline.TypeVATID, pipeline.TypeArray,
@@ -150,6 +154,25 @@ func convertFields(in []yamlField, path string, nested bool, fail func(string, s
 			return nil, fail(p+".type", "field %s: type %q: want one of %s", yf.Name, yf.Type, typeList())
 		}
 		spec := pipeline.FieldSpec{Name: yf.Name, Type: t, Required: yf.Required, Key: yf.Key, Description: strings.TrimSpace(yf.Description), Enum: yf.Enum, Pattern: yf.Pattern}
+		for _, lang := range slices.Sorted(maps.Keys(yf.Labels)) {
+			ls := yf.Labels[lang]
+			if !langRe.MatchString(lang) {
+				return nil, fail(p+".labels", "field %s: labels: %q is not a language code (want e.g. en, de, fr)", yf.Name, lang)
+			}
+			var keep []string
+			for _, l := range ls {
+				if l = strings.TrimSpace(l); l != "" {
+					keep = append(keep, l)
+				}
+			}
+			if len(keep) == 0 {
+				return nil, fail(p+".labels", "field %s: labels: no labels for %q", yf.Name, lang)
+			}
+			if spec.Labels == nil {
+				spec.Labels = map[string][]string{}
+			}
+			spec.Labels[lang] = keep
+		}
 		switch {
 		case t == pipeline.TypeEnum && len(yf.Enum) == 0:
 			return nil, fail(p+".type", "field %s: an enum needs enum values", yf.Name)

@@ -85,6 +85,8 @@ func TestParseSchemaErrors(t *testing.T) {
 		{"array without items", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: array\n", "s.yaml:5: field a: an array needs items"},
 		{"bad nested item", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: array\n    items:\n      - name: b\n        type: nope\n", "s.yaml:8: field b: type \"nope\""},
 		{"bad pattern", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n    pattern: \"([\"\n", "s.yaml:6: field a: pattern"},
+		{"bad label language", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n    labels:\n      english: [\"PO\"]\n", "field a: labels: \"english\" is not a language code"},
+		{"empty labels", "name: x\nversion: \"1\"\nfields:\n  - name: a\n    type: string\n    labels:\n      en: [\" \"]\n", "field a: labels: no labels for \"en\""},
 		{"no version", "name: x\nfields:\n  - name: a\n    type: string\n", "s.yaml:1: version is missing"},
 		{"no fields", "name: x\nversion: \"1\"\n", "fields is missing"},
 		{"wrong shape", "name: x\nversion: \"1\"\nfields: {a: 1}\n", "s.yaml:3:"},
@@ -120,6 +122,9 @@ fields:
     required: true
     pattern: "^PO-[0-9]+$"
     einvoice: bt13
+    labels:
+      en: ["PO Number", " Order No. "]
+      de: [Bestellnummer]
   - name: status
     type: enum
     enum: [open, closed]
@@ -141,5 +146,8 @@ fields:
 	}
 	if s.Fields[0].EInvoice != "BT-13" || s.Fields[1].EInvoice != "" || s.Fields[2].EInvoice != "BG-25" || s.Fields[2].Items[0].EInvoice != "BT-155" {
 		t.Errorf("einvoice terms not canonical: %+v", s.Fields)
+	}
+	if l := s.Fields[0].Labels; len(l) != 2 || len(l["en"]) != 2 || l["en"][1] != "Order No." || l["de"][0] != "Bestellnummer" {
+		t.Errorf("labels = %v", l)
 	}
 }

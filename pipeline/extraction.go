@@ -38,8 +38,83 @@ type Field struct {
 	// Grounded: the quote is on the cited page and contains the value.
 	Grounded bool `json:"grounded"`
 	// Confidence in [0, 1], from grounding, validation and agreement with
-	// a second extractor.
+	// a second extractor; for a calibrated extractor, the estimated
+	// probability that the value is right.
 	Confidence float64 `json:"confidence"`
+	// Signals are what the extractor and the checks know about how sure
+	// the value is: the inputs of a calibrated confidence.
+	Signals Signals `json:"signals,omitzero"`
+	// Why says in a line how the extractor chose the value (the rules
+	// extractor: the label or place, and what it beat). Optional.
+	Why string `json:"why,omitempty"`
+}
+
+// Signals describe how sure a value is, for a calibrated confidence. The
+// extractor sets the first group (the rules extractor does; others leave
+// it zero), the checks the second.
+type Signals struct {
+	// Score is the winning candidate's score, Margin its lead over the
+	// best alternative (constraints included), both in score points.
+	Score  float64 `json:"score,omitempty"`
+	Margin float64 `json:"margin,omitempty"`
+	// Label: 1 a strong label (or a heading, a title), 0.5 a weak one, 0
+	// none.
+	Label float64 `json:"label,omitempty"`
+	// Support counts the places that read the value (at most 3),
+	// Alternatives the other values proposed (at most 5).
+	Support      float64 `json:"support,omitempty"`
+	Alternatives float64 `json:"alternatives,omitempty"`
+	// Constraint: +1 the value satisfies a cross-field check (net + tax =
+	// total, due after issue), -1 it breaks one, 0 none applies.
+	Constraint float64 `json:"constraint,omitempty"`
+	// Unlabelled: found by its shape or place alone.
+	Unlabelled float64 `json:"unlabelled,omitempty"`
+	// Cues counts the independent cues for the value (a label, its
+	// place, a legal form, a matching web domain, a repetition, ...), at
+	// most 5.
+	Cues float64 `json:"cues,omitempty"`
+
+	// Set by the checks: grounded on its page, valid for its type,
+	// agreement with a second extractor (+1 same, -1 other, 0 unknown),
+	// and implausible (a plausibility issue).
+	Grounded    float64 `json:"grounded,omitempty"`
+	Valid       float64 `json:"valid,omitempty"`
+	Agree       float64 `json:"agree,omitempty"`
+	Implausible float64 `json:"implausible,omitempty"`
+}
+
+// SignalNames are the names of the Signals, in order (their JSON keys).
+var SignalNames = []string{"score", "margin", "label", "support", "alternatives", "constraint", "unlabelled", "cues", "grounded", "valid", "agree", "implausible"}
+
+// Get returns the signal of a name (0 for unknown names).
+func (s Signals) Get(name string) float64 {
+	switch name {
+	case "score":
+		return s.Score
+	case "margin":
+		return s.Margin
+	case "label":
+		return s.Label
+	case "support":
+		return s.Support
+	case "alternatives":
+		return s.Alternatives
+	case "constraint":
+		return s.Constraint
+	case "unlabelled":
+		return s.Unlabelled
+	case "cues":
+		return s.Cues
+	case "grounded":
+		return s.Grounded
+	case "valid":
+		return s.Valid
+	case "agree":
+		return s.Agree
+	case "implausible":
+		return s.Implausible
+	}
+	return 0
 }
 
 // Found reports whether the extractor returned anything for the field.
@@ -75,14 +150,15 @@ type Issue struct {
 
 // Issue codes.
 const (
-	IssueMissing    = "missing"      // a required field has no value
-	IssueInvalid    = "invalid"      // the value does not normalize or validate
-	IssueUngrounded = "ungrounded"   // the quote is not on the page or lacks the value
-	IssueArithmetic = "arithmetic"   // amounts do not add up
-	IssueDateOrder  = "date_order"   // a date is before another it cannot precede
-	IssueExtraction = "extraction"   // the extractor itself failed (no valid tool call, ...)
-	IssueTruncated  = "truncated"    // the document did not fit the model's budget
-	IssueDisagree   = "disagreement" // the second extractor read another value
+	IssueMissing     = "missing"      // a required field has no value
+	IssueInvalid     = "invalid"      // the value does not normalize or validate
+	IssueUngrounded  = "ungrounded"   // the quote is not on the page or lacks the value
+	IssueArithmetic  = "arithmetic"   // amounts do not add up
+	IssueDateOrder   = "date_order"   // a date is before another it cannot precede
+	IssueExtraction  = "extraction"   // the extractor itself failed (no valid tool call, ...)
+	IssueTruncated   = "truncated"    // the document did not fit the model's budget
+	IssueDisagree    = "disagreement" // the second extractor read another value
+	IssueImplausible = "implausible"  // the value is unlikely: a label word, a date years away from the others, not what its quote prints
 	// IssueEInvoiceRule: the e-invoice breaks a business rule of EN 16931
 	// that applies to its profile (the message names the rule).
 	IssueEInvoiceRule = "einvoice_rule"
@@ -159,6 +235,23 @@ type Extraction struct {
 	// Source names the machine-readable data the values were read from;
 	// nil when they were read from the page text.
 	Source *Source `json:"source,omitempty"`
+	// Confidence is the estimated probability that every required field
+	// is right, set by the validator (0 when it does not estimate it):
+	// the document-level decision to automate or review compares it with
+	// a threshold.
+	Confidence float64 `json:"confidence,omitempty"`
+}
+
+// ReviewBelow is the document confidence under which a document goes to a
+// person even without a failing issue (the default automation threshold).
+const ReviewBelow = 0.8
+
+// NeedsReview is the document-level decision: a person must look at the
+// document when an issue failed, or when the validator estimated the
+// probability that every required field is right (Confidence) and it is
+// below ReviewBelow. Without an estimate only failing issues count.
+func (x Extraction) NeedsReview() bool {
+	return x.Failed() || x.Confidence > 0 && x.Confidence < ReviewBelow
 }
 
 // Source is the machine-readable data an extraction was read from: the

@@ -19,7 +19,7 @@ const ResultLineVersion = 1
 // store keeps, what the HTTP API returns. Its JSON has the keys in a fixed
 // order: run_id, document_id, file, status, error, schema, extractor,
 // fields, one key per list field (line_items, ...; by name), issues,
-// needs_review, usage (what the extraction cost when it was made), spent
+// needs_review, confidence (when estimated), usage (what the extraction cost when it was made), spent
 // (what this run spent on it: nothing when it came from the cache),
 // cache_hits, attempts, trace_id, duration_ms, version.
 type ResultLine struct {
@@ -37,13 +37,16 @@ type ResultLine struct {
 	Lists       map[string][]Item `json:"-"`
 	Issues      []Issue           `json:"issues"`
 	NeedsReview bool              `json:"needs_review"`
-	Usage       Usage             `json:"usage"`
-	Spent       Usage             `json:"spent"`
-	CacheHits   int               `json:"cache_hits"`
-	Attempts    []Attempt         `json:"attempts,omitempty"`
-	TraceID     string            `json:"trace_id"`
-	DurationMS  int64             `json:"duration_ms"`
-	Version     int               `json:"version"`
+	// Confidence is the document's: the estimated probability that every
+	// required field is right (0 when not estimated; Extraction.Confidence).
+	Confidence float64   `json:"confidence,omitempty"`
+	Usage      Usage     `json:"usage"`
+	Spent      Usage     `json:"spent"`
+	CacheHits  int       `json:"cache_hits"`
+	Attempts   []Attempt `json:"attempts,omitempty"`
+	TraceID    string    `json:"trace_id"`
+	DurationMS int64     `json:"duration_ms"`
+	Version    int       `json:"version"`
 }
 
 // NewResultLine makes the line of a finished (or interrupted) document.
@@ -55,7 +58,7 @@ func NewResultLine(r Result, schema Schema, runID, errText string) ResultLine {
 		x = &Extraction{Schema: schema.Ref()}
 	}
 	l := ResultLine{RunID: runID, DocumentID: r.Document.ID, File: r.File, Status: r.Status(), Schema: schema.Ref(),
-		Extractor: x.Extractor, Fields: x.Fields, Issues: x.Issues, NeedsReview: r.Err == nil && x.Failed(),
+		Extractor: x.Extractor, Fields: x.Fields, Issues: x.Issues, NeedsReview: r.Err == nil && x.NeedsReview(), Confidence: x.Confidence,
 		Usage: x.Usage, Spent: r.Spent, CacheHits: r.CacheHits(), Attempts: x.Attempts, TraceID: r.TraceID,
 		DurationMS: r.Duration.Milliseconds(), Version: ResultLineVersion}
 	if r.Err != nil {
@@ -89,7 +92,7 @@ func (l ResultLine) Done() bool { return l.Status == "ok" || l.Status == "failed
 // resultKeys are the fixed keys; any other key holding a list of items is
 // a list field.
 var resultKeys = []string{"run_id", "document_id", "file", "status", "error", "schema", "extractor", "fields",
-	"issues", "needs_review", "usage", "spent", "cache_hits", "attempts", "trace_id", "duration_ms", "version"}
+	"issues", "needs_review", "confidence", "usage", "spent", "cache_hits", "attempts", "trace_id", "duration_ms", "version"}
 
 // MarshalJSON writes the keys in the documented order. Empty fields,
 // issues and lists are written as {} and [], never null; error and
@@ -119,8 +122,11 @@ func (l ResultLine) MarshalJSON() ([]byte, error) {
 		}
 		kvs = append(kvs, kv{name, items})
 	}
-	kvs = append(kvs, kv{"issues", issues}, kv{"needs_review", l.NeedsReview}, kv{"usage", l.Usage}, kv{"spent", l.Spent},
-		kv{"cache_hits", l.CacheHits})
+	kvs = append(kvs, kv{"issues", issues}, kv{"needs_review", l.NeedsReview})
+	if l.Confidence != 0 {
+		kvs = append(kvs, kv{"confidence", l.Confidence})
+	}
+	kvs = append(kvs, kv{"usage", l.Usage}, kv{"spent", l.Spent}, kv{"cache_hits", l.CacheHits})
 	if len(l.Attempts) > 0 {
 		kvs = append(kvs, kv{"attempts", l.Attempts})
 	}
@@ -179,5 +185,5 @@ func (l *ResultLine) UnmarshalJSON(b []byte) error {
 // for code that checks or shows it.
 func (l ResultLine) Extraction() Extraction {
 	return Extraction{DocumentID: l.DocumentID, Schema: l.Schema, Extractor: l.Extractor, Fields: l.Fields,
-		Lists: l.Lists, Issues: l.Issues, Usage: l.Usage, Attempts: l.Attempts}
+		Lists: l.Lists, Issues: l.Issues, Usage: l.Usage, Attempts: l.Attempts, Confidence: l.Confidence}
 }

@@ -37,6 +37,10 @@ type FieldSpec struct {
 	Enum []string `json:"enum,omitempty"`
 	// Pattern is a regular expression the normalized value must match.
 	Pattern string `json:"pattern,omitempty"`
+	// Labels are the words printed next to the value, by language code
+	// ("en": ["PO Number", "Order No."]): with them (or a Pattern) the
+	// offline rules extractor can read the field without a model.
+	Labels map[string][]string `json:"labels,omitempty"`
 	// Items are the fields of each element of an array field.
 	Items []FieldSpec `json:"items,omitempty"`
 	// EInvoice names the EN 16931 business term an e-invoice carries the

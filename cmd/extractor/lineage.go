@@ -103,6 +103,9 @@ func writeLineage(w io.Writer, rep *history.Lineage) error {
 			g = "grounded"
 		}
 		more(fmt.Sprintf("%s, confidence %.2f", g, f.Confidence))
+		if f.Why != "" {
+			line("why", f.Why)
+		}
 		if f.Quote != "" || f.Page != 0 {
 			pg := "no page"
 			if f.Page != 0 {

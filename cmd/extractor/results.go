@@ -181,8 +181,10 @@ func (w *resultWriter) write(l pipeline.ResultLine) error {
 		switch {
 		case l.Status != "ok":
 			status = strings.ToUpper(l.Status) + ": " + truncate(l.Error, 60)
-		case l.NeedsReview:
+		case l.NeedsReview && issueSummary(l.Issues) != "":
 			status = "review: " + truncate(issueSummary(l.Issues), 60)
+		case l.NeedsReview:
+			status = fmt.Sprintf("review: confidence %.2f", l.Confidence)
 		}
 		fmt.Fprintln(w.tw, strings.Join(append(row, status), "\t"))
 		return nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	rulesx "github.com/extractor-dev/extractor/extract/rules"
 	"github.com/extractor-dev/extractor/history"
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/internal/testenv"
@@ -68,7 +69,7 @@ func TestReviewCommands(t *testing.T) {
 
 	t.Run("runs", func(t *testing.T) {
 		_, r := runOK(t, env, "runs")
-		mustContain(t, "runs", r.stdout, runA, "finished", "rules/1")
+		mustContain(t, "runs", r.stdout, runA, "finished", "rules/2")
 	})
 
 	t.Run("traces list", func(t *testing.T) {
@@ -146,7 +147,7 @@ func TestReviewCommands(t *testing.T) {
 			t.Errorf("page lines %+v", l)
 		}
 		mustContain(t, "lineage", r.stdout, `"RE-20221127/3"`, "grounded", "Rechnungsnr.", "page 1", "↑ validate", "↑ extract",
-			"rules/1", "invoice@1#", "chunk "+c.ID, "↑ page 1", file, "sha256 "+docID, "the file still holds these bytes")
+			"rules/2", "invoice@1#", "chunk "+c.ID, "↑ page 1", file, "sha256 "+docID, "the file still holds these bytes")
 
 		_, r = runOK(t, env, "lineage", "synth-0001.pdf", "line_items[0].amount")
 		mustContain(t, "lineage of a list element", r.stdout, "line_items[0].amount", `"2226.00"`, `raw "2.226,00"`, "↑ page 1", "holds the quote")
@@ -244,9 +245,10 @@ func TestReviewLLM(t *testing.T) {
 		"tokens 1100/80", "prompt    ", "↑ second", "second opinion agrees", "↑ page 1")
 
 	_, r = runOK(t, env, "diff", rules, llm)
-	mustContain(t, "diff rules → llm", r.stdout, "extractor  rules/1 → llm/1", "prompt ", "synth-0001.pdf",
+	rv := rulesx.New(rulesx.Config{}).Version()
+	mustContain(t, "diff rules → llm", r.stdout, "extractor  "+rv+" → llm/1", "prompt ", "synth-0001.pdf",
 		`total_amount: "8529.18 EUR" → "9999.99 EUR" (grounded → not grounded)`, `vendor_name: removed (was "Richter Gebäudereinigung e.K.")`,
-		"extract: rules/1 → llm/1", "extract_second: ran in B only (rules/1)", "1 documents compared, 1 changed")
+		"extract: "+rv+" → llm/1", "extract_second: ran in B only ("+rv+")", "1 documents compared, 1 changed")
 
 	other, _ := runOK(t, env, "run", "--llm-base-url", srv.URL+"/v1", "--llm-model", "gpt-4.1-mini", file)
 	_, r = runOK(t, env, "diff", llm, other)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/extractor-dev/extractor/extract"
 	"github.com/extractor-dev/extractor/extract/pdf"
+	"github.com/extractor-dev/extractor/extract/rules"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
@@ -41,6 +42,7 @@ type runFlags struct {
 	noStore        bool
 	captureContent bool
 	rpm, tpm       int
+	explain        bool
 }
 
 func (m *Main) addPipelineFlags(cmd *cobra.Command, f *runFlags) {
@@ -99,6 +101,7 @@ finished documents. The exit code is 1 when any document failed.`,
 	fl.StringVarP(&f.out, "out", "o", "", "write the results to this file instead of stdout (one line or row per input document, also after --resume)")
 	fl.StringVar(&f.format, "format", "jsonl", "jsonl, csv, or table (documents x key fields)")
 	fl.StringVar(&f.resume, "resume", "", "continue the run with this id")
+	fl.BoolVar(&f.explain, "explain", false, "print to stderr how the rules extractor reads each document: every field's candidates, their features and scores, and why the winner won")
 	return cmd
 }
 
@@ -158,20 +161,20 @@ func (m *Main) extractors(s settings, schema pipeline.Schema, tp trace.TracerPro
 		return nil, nil, "", usageError{fmt.Errorf("--extractor %q: want llm, rules or auto", s.Extractor)}
 	}
 	if kind == "rules" {
-		if schema.Name != "invoice" {
-			return nil, nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema only; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
+		if !rules.Readable(schema) {
+			return nil, nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema and fields that declare labels or a pattern; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
 		}
 		if s.Extractor == "auto" {
 			note = "no LLM configured: using the offline rules extractor"
 		}
-		return extract.Rules{}, nil, note, nil
+		return rules.New(rules.Config{}), nil, note, nil
 	}
 	l, err := m.newLLM(s, tp)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if schema.Name == "invoice" {
-		second = extract.Rules{} // a second opinion for confidence
+	if rules.Readable(schema) {
+		second = rules.New(rules.Config{}) // a second opinion for confidence
 	}
 	return l, second, "", nil
 }
@@ -580,6 +583,10 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 		prog.done(r, b.Counts, b.Spent)
 		if r.Err != nil && !r.Interrupted {
 			prog.log(fmt.Sprintf("extractor: %s: %s", r.File, reason(r.Err)))
+		}
+		if f.explain && len(r.Document.Pages) > 0 && rules.Readable(ps.schema) {
+			fmt.Fprintf(m.Stderr, "\n%s\n", r.File)
+			rules.New(rules.Config{}).Explain(r.Document, ps.schema).WriteText(m.Stderr)
 		}
 		return w.write(line)
 	})

@@ -70,7 +70,7 @@ func startCommand(t *testing.T, env map[string]string, args ...string) *liveServ
 			ls.url = "http://" + a.String()
 		case code := <-ls.done:
 			t.Fatalf("%v exited %d: %s", args, code, ls.stderr)
-		case <-time.After(30 * time.Second):
+		case <-time.After(3 * time.Minute): // a hang guard
 			t.Fatalf("%v did not start: %s", args, ls.stderr)
 		}
 	}
@@ -85,7 +85,7 @@ func (ls *liveServer) shutdown(t *testing.T) int {
 		close(ls.stop)
 		select {
 		case code = <-ls.done:
-		case <-time.After(90 * time.Second):
+		case <-time.After(5 * time.Minute): // a hang guard
 			t.Errorf("did not stop: %s", ls.stderr)
 		}
 	})
@@ -140,7 +140,7 @@ func createKey(t *testing.T, env map[string]string) string {
 // waitJob polls a job until it is finished.
 func waitJob(t *testing.T, url, key string, id int64) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute) // a hang guard
 	for time.Now().Before(deadline) {
 		resp, body := request(t, "GET", fmt.Sprintf("%s/v1/jobs/%d", url, id), key, nil, "", nil)
 		if resp.StatusCode == http.StatusTooManyRequests { // the key's rate limit: wait as told
@@ -295,7 +295,7 @@ func TestJobsSurviveRestart(t *testing.T) {
 		}
 	}
 	worker := startCommand(t, env, "worker", "--workers", "2")
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute) // a hang guard
 	for _, id := range ids {
 		for {
 			info, err := q.Job(context.Background(), id)
@@ -574,7 +574,7 @@ func TestWorkerStop(t *testing.T) {
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(3 * time.Minute): // a hang guard
 		t.Fatalf("the worker did not stop: %s", stderr)
 	}
 	if j := state(b); j["state"] != "queued" {

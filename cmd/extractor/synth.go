@@ -11,6 +11,7 @@ import (
 func (m *Main) synthCommand() *cobra.Command {
 	var opts synth.Options
 	var out string
+	var wide bool
 	cmd := &cobra.Command{
 		Use:   "synth --out DIR",
 		Short: "Write synthetic invoice PDFs with their labels (dataset format)",
@@ -26,6 +27,9 @@ count always give byte-identical files, so they serve as fixtures and benchmarks
 			if opts.Count < 1 || opts.Count > synth.MaxCount {
 				return usageError{fmt.Errorf("--count must be between 1 and %d", synth.MaxCount)}
 			}
+			if wide {
+				opts.Set = synth.SetWide
+			}
 			if err := synth.Generate(out, opts); err != nil {
 				return err
 			}
@@ -38,5 +42,6 @@ count always give byte-identical files, so they serve as fixtures and benchmarks
 	fl.Int64Var(&opts.Seed, "seed", 1, "seed; the same seed gives the same documents")
 	fl.IntVar(&opts.Count, "count", 20, "number of invoices")
 	fl.BoolVar(&opts.Noise, "noise", true, "add footer small print and rotated stamps to some documents")
+	fl.BoolVar(&wide, "wide", false, "draw from the wide set: twelve layouts, six languages, labels from the lexicon")
 	return cmd
 }

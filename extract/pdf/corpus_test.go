@@ -111,7 +111,7 @@ func acceptable(r hostileRow, got string) bool {
 func TestHostileCorpus(t *testing.T) {
 	dir, rows := readHostile(t)
 	iso := testIsolation(t, "1")
-	const limit = 30 * time.Second
+	const limit = 5 * time.Minute // a hang guard: the outcome, not the time, is the verdict
 	for _, r := range rows {
 		t.Run(r.ID, func(t *testing.T) {
 			path := filepath.Join(dir, r.File)
@@ -146,7 +146,7 @@ func TestHostileCorpusWithPasswords(t *testing.T) {
 			continue
 		}
 		t.Run(r.ID, func(t *testing.T) {
-			doc, err := ParseFile(context.Background(), filepath.Join(dir, r.File), Options{Password: r.Password, Timeout: 30 * time.Second})
+			doc, err := ParseFile(context.Background(), filepath.Join(dir, r.File), Options{Password: r.Password, Timeout: 5 * time.Minute})
 			if unsupported[r.ID] {
 				if !errors.Is(err, ErrEncrypted) {
 					t.Errorf("err = %v, want ErrEncrypted (unsupported by the library)", err)
@@ -200,7 +200,7 @@ func TestIsolationKillsHungChild(t *testing.T) {
 
 func TestIsolationReportsCrash(t *testing.T) {
 	iso := testIsolation(t, "crash")
-	_, err := iso.ParseBytes(context.Background(), onePage(""), Options{Timeout: 20 * time.Second})
+	_, err := iso.ParseBytes(context.Background(), onePage(""), Options{Timeout: 5 * time.Minute})
 	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "stack") {
 		t.Errorf("err = %v, want ErrMalformed naming the stack overflow", err)
 	}

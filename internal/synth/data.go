@@ -18,7 +18,7 @@ const (
 
 // code is the ISO 3166 alpha-2 code.
 func (c country) code() string {
-	return [...]string{"DE", "AT", "FR", "GB", "US", "CH"}[c]
+	return [...]string{"DE", "AT", "FR", "GB", "US", "CH", "NL", "ES", "IT"}[c]
 }
 
 // name is the country's name in the invoice language (printed for foreign

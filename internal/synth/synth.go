@@ -33,12 +33,16 @@ type Options struct {
 	Count int
 	// Noise adds footer small print and a rotated "PAID" stamp to a share
 	// of the documents (drawn from the seed). Without it those documents
-	// are otherwise identical.
+	// are otherwise identical. (Classic set only.)
 	Noise bool
 	// Hybrid makes hybrid invoices: each PDF carries its CII XML as
 	// factur-x.xml (see HybridInvoice), document i in variant
 	// HybridVariant(i). The pages are the same as without it.
 	Hybrid bool
+	// Set chooses the layouts: SetClassic (the zero value: six layouts,
+	// English, German, French) or SetWide (twelve layouts, six languages,
+	// labels drawn from the lexicon).
+	Set Set
 }
 
 // MaxCount bounds Options.Count so that ids keep four digits and sort.
@@ -91,8 +95,8 @@ type Source struct {
 const Family = "synth"
 
 // Generate writes dir/dataset.jsonl and dir/files/synth/<id>.pdf for
-// opts.Count invoices. Stale synth-*.pdf files from an earlier, larger run
-// are removed; nothing else in dir is touched.
+// opts.Count invoices. Stale synth-*.pdf and wide-*.pdf files from an
+// earlier, larger run are removed; nothing else in dir is touched.
 func Generate(dir string, opts Options) error {
 	if opts.Count < 0 || opts.Count > MaxCount {
 		return fmt.Errorf("synth: count %d out of range 0..%d", opts.Count, MaxCount)
@@ -118,6 +122,11 @@ func Generate(dir string, opts Options) error {
 	if err != nil {
 		return err
 	}
+	wide, err := filepath.Glob(filepath.Join(files, "wide-*.pdf"))
+	if err != nil {
+		return err
+	}
+	old = append(old, wide...)
 	for _, f := range old {
 		if !keep[filepath.Base(f)] {
 			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -146,6 +155,9 @@ func Invoice(opts Options, i int) (pdf []byte, row Row, err error) {
 	if opts.Hybrid {
 		pdf, _, row, err := HybridInvoice(opts, i, HybridVariant(i))
 		return pdf, row, err
+	}
+	if opts.Set == SetWide {
+		return wideInvoice(opts, i)
 	}
 	inv := newInvoice(opts.Seed, i)
 	if !opts.Noise {

@@ -17,7 +17,7 @@ import (
 // vector extension: vectors round-trip and the distance operators compute.
 func TestDatabaseHasPgvector(t *testing.T) {
 	dsn := DatabaseURL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard
 	defer cancel()
 
 	conn, err := pgx.Connect(ctx, dsn)
