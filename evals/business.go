@@ -86,6 +86,9 @@ type DocScore struct {
 	Usage      pipeline.Usage `json:"usage"`
 	LatencyMS  float64        `json:"latency_ms"`
 	CacheHits  int            `json:"cache_hits"`
+	// Source is "einvoice" when the values were read from the e-invoice
+	// the document carries, else "text".
+	Source string `json:"source"`
 }
 
 // ScoreDocument scores a row against what the pipeline did with its file.
@@ -107,6 +110,10 @@ func ScoreDocument(row Row, o Outcome) DocScore {
 		d.Status, d.FailedStep, d.Error = "failed", o.FailedStep, o.Error
 	}
 	d.FailingIssues = o.Extraction.Failed()
+	d.Source = "text"
+	if o.Extraction.Extractor.Kind == "einvoice" {
+		d.Source = "einvoice"
+	}
 
 	required := map[string]bool{}
 	for _, f := range o.Required {
@@ -116,7 +123,9 @@ func ScoreDocument(row Row, o Outcome) DocScore {
 		f := x.Fields[name]
 		if f.Found() {
 			d.Extracted++
-			if !f.Grounded {
+			// A value the e-invoice carries and the page does not print
+			// is the data's, not a guess.
+			if !f.Grounded && !f.NotPrinted() {
 				d.Ungrounded++
 				d.RequiredUngrounded = d.RequiredUngrounded || required[name]
 			}
@@ -294,6 +303,9 @@ type Business struct {
 	// FromCache counts documents whose extraction came from the step
 	// cache: their latency is not what producing them took.
 	FromCache int `json:"from_cache"`
+	// EInvoice counts documents read from the e-invoice they carry: no
+	// model was called for them.
+	EInvoice int `json:"einvoice"`
 	// Curve is the automation/accuracy trade-off over thresholds.
 	Curve []ThresholdPoint `json:"curve"`
 }
@@ -547,6 +559,9 @@ func BusinessMetrics(docs []DocScore, opts BusinessOptions) Business {
 		}
 		if d.CacheHits > 0 {
 			b.FromCache++
+		}
+		if d.Source == "einvoice" {
+			b.EInvoice++
 		}
 	}
 	k := float64(len(scored))

@@ -556,6 +556,10 @@ func cards(b Business, deltas map[string]Delta, excluded int) []card {
 		Note: fmt.Sprintf("in %d groups; %d rows excluded", b.Groups, excluded)})
 	cs = append(cs, card{Label: "Tokens per document", Value: num(b.InputTokensPerDoc, 0) + " in / " + num(b.OutputTokensPerDoc, 0) + " out",
 		Note: num(b.AttemptsPerDoc, 2) + " attempts per document"})
+	if b.EInvoice > 0 {
+		cs = append(cs, card{Label: "Read from e-invoices", Value: strconv.Itoa(b.EInvoice),
+			Note: fmt.Sprintf("of %d documents: their data, no model call", b.Documents)})
+	}
 	return cs
 }
 

@@ -554,6 +554,9 @@ func (r Report) Summary() string {
 	}
 	sb.WriteString("\n")
 	fmt.Fprintf(&sb, "%-28s %.0f in, %.0f out, %.2f attempts\n", "tokens per document", b.InputTokensPerDoc, b.OutputTokensPerDoc, b.AttemptsPerDoc)
+	if b.EInvoice > 0 {
+		fmt.Fprintf(&sb, "%-28s %d of %d documents (no model call for them)\n", "read from their e-invoice", b.EInvoice, b.Documents)
+	}
 	if v := r.Variance; v != nil {
 		fmt.Fprintf(&sb, "%-28s straight-through sd %.3f (%.3f-%.3f), field accuracy sd %.3f (%.3f-%.3f)\n", fmt.Sprintf("over %d repeats", v.Repeats),
 			v.StraightThrough.SD, v.StraightThrough.Min, v.StraightThrough.Max, v.FieldAccuracy.SD, v.FieldAccuracy.Min, v.FieldAccuracy.Max)

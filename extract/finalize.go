@@ -18,7 +18,7 @@ import (
 // ValidatorVersion changes whenever Finalize (or Normalize, Ground) may
 // judge the same reading differently; it is part of the validate step's
 // cache key.
-const ValidatorVersion = "validate/2"
+const ValidatorVersion = "validate/3"
 
 // Checks is the pipeline's Validator: Finalize as a step.
 type Checks struct{}
@@ -86,6 +86,15 @@ func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, 
 		x.Fields[spec.Name] = finalizeField(doc, spec, spec.Name, x.Fields[spec.Name], &x.Issues)
 	}
 	plausibility(doc, s, x)
+	einvoiceMismatch(doc, s, x, second)
+	// An e-invoice's values are checked against the page by
+	// einvoiceMismatch, which knows how a page prints them; a plain
+	// comparison with the text reading would flag every legal form and
+	// credit-note sign.
+	agreeWith := second
+	if x.Source != nil && x.Source.Kind == "einvoice" {
+		agreeWith = nil
+	}
 	cal := DefaultCalibration
 	calibrated := cal.Applies(*x)
 	var required []float64
@@ -94,11 +103,14 @@ func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, 
 			continue
 		}
 		f := x.Fields[spec.Name]
-		f.Confidence = confidence(f, spec, second, &x.Issues)
+		f.Confidence = confidence(f, spec, agreeWith, &x.Issues)
 		if f.Found() {
-			f.Signals.Agree = agreement(f, spec, second)
+			f.Signals.Agree = agreement(f, spec, agreeWith)
 			if calibrated {
 				f.Confidence = round2(cal.Field(spec.Name, f.Signals))
+			}
+			if ocrUncertain(f) {
+				f.Confidence = min(f.Confidence, OCRUncertainConfidence)
 			}
 		}
 		x.Fields[spec.Name] = f
@@ -113,6 +125,9 @@ func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, 
 		} else {
 			x.Confidence = slices.Min(required)
 		}
+		if slices.Min(required) <= OCRUncertainConfidence && hasOCRUncertain(s, x) {
+			x.Confidence = min(x.Confidence, OCRUncertainConfidence)
+		}
 	}
 	// Drop what the schema does not declare: an extractor may not invent fields.
 	for name := range x.Fields {
@@ -122,6 +137,17 @@ func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, 
 	}
 	businessChecks(x)
 	sort.SliceStable(x.Issues, func(i, j int) bool { return x.Issues[i].Field < x.Issues[j].Field })
+}
+
+// hasOCRUncertain reports whether a required field of x was read from
+// uncertain OCR words.
+func hasOCRUncertain(s pipeline.Schema, x *pipeline.Extraction) bool {
+	for _, spec := range s.Fields {
+		if spec.Required && spec.Type != pipeline.TypeArray && ocrUncertain(x.Fields[spec.Name]) {
+			return true
+		}
+	}
+	return false
 }
 
 // minQuote is the shortest quote, in characters, that can ground a value.
@@ -178,6 +204,16 @@ func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, 
 			Message: fmt.Sprintf("quote is on page %d, not on the cited page %d", g.Page, f.Page)})
 		f.Page = g.Page
 	}
+	f.Signals.OCR = 0
+	if g.OK {
+		if c, ok := ocrConfidence(doc, g.Page, spec, f.Quote); ok {
+			f.Signals.OCR = max(round2(c), 0.01) // 0 means "not OCR"
+			if ocrUncertain(f) {
+				*issues = append(*issues, pipeline.Issue{Field: path, Code: pipeline.IssueOCRUncertain, Severity: pipeline.SeverityWarn,
+					Message: fmt.Sprintf("read by OCR from words it was unsure of (confidence %.2f, below %.2f): compare it with the page image", c, MinOCRConfidence)})
+			}
+		}
+	}
 	return f
 }
 
@@ -207,6 +243,9 @@ func finalizeList(doc pipeline.Document, spec pipeline.FieldSpec, x *pipeline.Ex
 			}
 			if f.Found() {
 				f.Confidence = confidence(f, sub, nil, &x.Issues)
+				if ocrUncertain(f) {
+					f.Confidence = min(f.Confidence, OCRUncertainConfidence)
+				}
 			}
 			if it.Fields == nil {
 				it.Fields = map[string]pipeline.Field{}

@@ -145,4 +145,7 @@ func (c *RunCounts) Add(l ResultLine) {
 	if l.CacheHits > 0 {
 		c.CacheHits++
 	}
+	if l.Status == "ok" && l.Extractor.Kind == "einvoice" {
+		c.EInvoice++
+	}
 }

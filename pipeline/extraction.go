@@ -81,6 +81,9 @@ type Signals struct {
 	Valid       float64 `json:"valid,omitempty"`
 	Agree       float64 `json:"agree,omitempty"`
 	Implausible float64 `json:"implausible,omitempty"`
+	// OCR is the lowest OCR confidence (0..1) of the words that print the
+	// value, when it was read from a recognised page.
+	OCR float64 `json:"ocr,omitempty"`
 }
 
 // SignalNames are the names of the Signals, in order (their JSON keys).
@@ -169,6 +172,9 @@ const (
 	// IssueEInvoiceMismatch: the page prints another value than the
 	// e-invoice carries for the same field.
 	IssueEInvoiceMismatch = "einvoice_mismatch"
+	// IssueOCRUncertain: the value was read by OCR from words it was not
+	// sure of; it is on the page as recognised, but a person must look.
+	IssueOCRUncertain = "ocr_uncertain"
 )
 
 // Usage is what extracting a document cost.
@@ -302,6 +308,13 @@ type Extractor interface {
 	// Version names the extractor, model and settings (prompt version
 	// included): everything that can change what it reads.
 	Version() string
+}
+
+// Selective is an Extractor that reads only some documents: a second
+// reading that is needed only for documents of one kind. The runner skips
+// its step, with no record, when Applies says no.
+type Selective interface {
+	Applies(doc Document) bool
 }
 
 // StepError is a failure of one step for one document.

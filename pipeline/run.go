@@ -80,6 +80,8 @@ type RunCounts struct {
 	Interrupted int `json:"interrupted"`
 	Review      int `json:"review"`
 	CacheHits   int `json:"cache_hits"`
+	// EInvoice counts the documents read from the e-invoice they carry.
+	EInvoice int `json:"einvoice,omitempty"`
 }
 
 // NewRunID returns a sortable, unique run id: UTC time and random bits.

@@ -92,7 +92,8 @@ type Runner struct {
 	Chunking  ChunkOptions
 	Extractor Extractor
 	// Second, when set, reads the document too; the validator uses it
-	// as a second opinion for confidence.
+	// as a second opinion for confidence. A Second that is Selective
+	// reads only the documents it applies to.
 	Second    Extractor
 	Validator Validator
 	Schema    Schema
@@ -252,7 +253,7 @@ func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 	}
 	var second *Extraction
 	secondHash := ""
-	if r.Second != nil {
+	if r.Second != nil && applies(r.Second, doc) {
 		sx, h, err := run(ctx, st, StepSecond, r.Second.Version(), []stepInput{{StepParse, docHash}, {InputSchema, schemaHash}}, func(ctx context.Context, spend *Usage) (Extraction, error) {
 			x, err := r.Second.Extract(ctx, doc, r.Schema)
 			spend.Add(x.Usage)
@@ -272,6 +273,12 @@ func (r *Runner) ProcessInput(ctx context.Context, in Input) (res Result) {
 	}
 	res.Extraction = &checked
 	return res
+}
+
+// applies reports whether a (maybe Selective) extractor reads doc.
+func applies(x Extractor, doc Document) bool {
+	s, ok := x.(Selective)
+	return !ok || s.Applies(doc)
 }
 
 // embedAndStore runs the embed and store steps. Their failures become the

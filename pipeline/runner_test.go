@@ -288,6 +288,33 @@ func TestRunnerSecondOpinionAndLinks(t *testing.T) {
 	}
 }
 
+// selective reads only documents whose first line says so.
+type selective struct {
+	firstLine
+	word string
+}
+
+func (s *selective) Applies(doc Document) bool {
+	return strings.Contains(doc.Pages[0].Lines[0].Text, s.word)
+}
+
+// A Selective second reading runs only where it applies; elsewhere its
+// step is not there at all (no record, no call).
+func TestRunnerSkipsASecondThatDoesNotApply(t *testing.T) {
+	f := newFixture(t, nil)
+	second := &selective{firstLine: firstLine{version: "sel"}, word: "no such word"}
+	f.runner.Second = second
+	res := f.runner.Process(context.Background(), f.file)
+	if got := steps(res.Steps); got != "parse chunk extract validate" || second.calls.Load() != 0 || res.Err != nil {
+		t.Errorf("steps %s, calls %d, err %v", got, second.calls.Load(), res.Err)
+	}
+	second.word = ""
+	res = f.runner.Process(context.Background(), f.file)
+	if got := steps(res.Steps); got != "parse chunk extract extract_second validate" || second.calls.Load() != 1 {
+		t.Errorf("steps %s, calls %d", got, second.calls.Load())
+	}
+}
+
 // fakeEmbedder gives every text a 2-dimension vector.
 type fakeEmbedder struct{ calls atomic.Int32 }
 

@@ -21,6 +21,10 @@ type config struct {
 	Index       indexConfig     `yaml:"index"`
 	Search      searchConfig    `yaml:"search"`
 	Server      serverConfig    `yaml:"server"`
+	// EInvoice is prefer, off or only (--einvoice).
+	EInvoice string `yaml:"einvoice"`
+	// OCR configures OCR (--ocr, --ocr-lang, --ocr-dpi).
+	OCR ocrConfig `yaml:"ocr"`
 }
 
 // embeddingConfig chooses the embedder: an OpenAI-compatible embeddings

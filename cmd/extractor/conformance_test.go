@@ -98,6 +98,6 @@ func TestConformance(t *testing.T) {
 }
 
 func listSamples(t *testing.T, dir string) string {
-	files, _ := pdfFiles([]string{dir})
+	files, _ := documentFiles([]string{dir})
 	return strings.Join(files, " ")
 }

@@ -173,7 +173,7 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 			for i, j := range jobs {
 				files[i], _ = filepath.Abs(j.ds.Path(j.row))
 			}
-			ps, err := m.setupPipeline(ctx, s, files, nil, m.stateDir(f.state), m.databaseURL(cfg))
+			ps, err := m.setupPipeline(ctx, s, files, nil, m.stateDir(f.state), m.databaseURL(cfg), f.concurrency)
 			if err != nil {
 				return err
 			}

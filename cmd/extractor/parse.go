@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/extractor-dev/extractor/extract/ocr"
 	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/pipeline"
 )
@@ -29,17 +30,23 @@ type parseFlags struct {
 	maxPages      int
 	maxBytes      int64
 	passwordFile  string
+	ocr, ocrLang  string
+	ocrDPI        int
 }
 
 func (m *Main) parseCommand() *cobra.Command {
 	var f parseFlags
 	cmd := &cobra.Command{
 		Use:   "parse FILE|DIR...",
-		Short: "Parse PDFs and print their text, JSON or a summary",
-		Long: `Parse PDFs into pages of text in reading order. Directories are searched for
-*.pdf files. Each file is parsed in a child process with a hard time and memory
-limit (--isolate), so one hostile file cannot stop or crash the batch. A file
-that fails prints a one-line reason on stderr; the exit code is 1 when any did.
+		Short: "Parse documents (PDFs, scans, images, e-invoice XML) and print their text, JSON or a summary",
+		Long: `Parse documents into pages of text in reading order: PDFs, with OCR for the pages
+that have no text layer (--ocr auto), image files (PNG, JPEG, TIFF) through OCR,
+and e-invoice XML files (CII, UBL). Directories are searched for *.pdf, *.xml,
+*.png, *.jpg, *.jpeg, *.tif and *.tiff files; a file's kind is read from its
+bytes, not its name. Each PDF is parsed in a child process with a hard time and
+memory limit (--isolate), and OCR runs pdftoppm and tesseract as capped child
+processes, so one hostile file cannot stop or crash the batch. A file that fails
+prints a one-line reason on stderr; the exit code is 1 when any did.
 
 The password for encrypted files is read from --password-file or the
 EXTRACTOR_PDF_PASSWORD environment variable (never from the command line,
@@ -61,6 +68,9 @@ where other users could see it).`,
 	fl.IntVar(&f.maxPages, "max-pages", pdf.DefaultMaxPages, "refuse documents with more pages")
 	fl.Int64Var(&f.maxBytes, "max-bytes", pdf.DefaultMaxBytes, "refuse larger files")
 	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the password for encrypted PDFs")
+	fl.StringVar(&f.ocr, "ocr", string(ocr.ModeAuto), `"auto" recognises pages without a text layer and image files, "force" every page, "off" none`)
+	fl.StringVar(&f.ocrLang, "ocr-lang", ocr.DefaultLanguages, "OCR languages, tesseract codes joined by +")
+	fl.IntVar(&f.ocrDPI, "ocr-dpi", ocr.DefaultDPI, "resolution PDF pages are rendered at for OCR")
 	return cmd
 }
 
@@ -72,7 +82,7 @@ type parseResult struct {
 }
 
 func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error {
-	files, err := pdfFiles(args)
+	files, err := documentFiles(args)
 	if err != nil {
 		return usageError{err}
 	}
@@ -84,7 +94,13 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 		}
 		opts.Password = strings.TrimRight(string(b), "\r\n")
 	}
-	parse := m.parser(opts, f.isolate)
+	parser, err := m.documentParser(settings{OCR: ocrConfig{Mode: f.ocr, Languages: f.ocrLang, DPI: f.ocrDPI}}, opts, f.isolate, f.concurrency)
+	if err != nil {
+		return err
+	}
+	parse := func(ctx context.Context, path string) (pipeline.Document, error) {
+		return parser.Parse(ctx, pipeline.FileInput(path))
+	}
 
 	var tw *tabwriter.Writer
 	if f.summary {
@@ -139,26 +155,12 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 	return nil
 }
 
-// parser returns the function that parses one file: in a child process
-// (isolate) or in this one.
-func (m *Main) parser(opts pdf.Options, isolate bool) func(context.Context, string) (pipeline.Document, error) {
-	if isolate {
-		iso := pdf.Isolation{Command: m.ChildCommand}
-		return func(ctx context.Context, path string) (pipeline.Document, error) {
-			return iso.ParseFile(ctx, path, opts)
-		}
-	}
-	return func(ctx context.Context, path string) (pipeline.Document, error) {
-		return pdf.ParseFile(ctx, path, opts)
-	}
-}
-
 // reason is the one-line explanation of a failed parse.
 func reason(err error) string {
 	// One line, and safe to print: messages may quote a damaged file.
 	msg := pipeline.Printable(strings.ReplaceAll(err.Error(), "\n", " "), 500)
-	if errors.Is(err, pdf.ErrNoText) {
-		msg += " (scanned document: needs OCR)"
+	if errors.Is(err, pdf.ErrNoText) && !strings.Contains(msg, "OCR") {
+		msg += " (a scan: it needs OCR, --ocr auto)"
 	}
 	return msg
 }
@@ -186,9 +188,9 @@ func writeText(w io.Writer, d pipeline.Document, header bool) {
 	}
 }
 
-// pdfFiles expands the arguments: files as given, directories into the
-// *.pdf files below them, sorted.
-func pdfFiles(args []string) ([]string, error) {
+// documentFiles expands the arguments: files as given, directories into
+// the documents below them (see documentFile), sorted.
+func documentFiles(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		st, err := os.Stat(a)
@@ -204,7 +206,7 @@ func pdfFiles(args []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".pdf") {
+			if !d.IsDir() && documentFile(d.Name()) {
 				found = append(found, p)
 			}
 			return nil
@@ -214,7 +216,7 @@ func pdfFiles(args []string) ([]string, error) {
 		}
 		sort.Strings(found)
 		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no .pdf files", a)
+			return nil, fmt.Errorf("%s: no documents (*.pdf, *.xml, *.png, *.jpg, *.jpeg, *.tif, *.tiff)", a)
 		}
 		out = append(out, found...)
 	}

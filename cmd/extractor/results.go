@@ -51,10 +51,19 @@ func spendSummary(u pipeline.Usage) string {
 }
 
 // summary is the line a batch ends with: its counts and spend.
-func summary(c pipeline.RunCounts, spent pipeline.Usage, d time.Duration, run pipeline.Run) string {
+//
+// llm says the text extractor is an LLM: documents read from their
+// e-invoice then saved its calls.
+func summary(c pipeline.RunCounts, spent pipeline.Usage, d time.Duration, run pipeline.Run, llm bool) string {
 	msg := fmt.Sprintf("%d documents: %d ok (%d need review), %d failed", c.Documents, c.OK, c.Review, c.Failed)
 	if c.Interrupted > 0 {
 		msg += fmt.Sprintf(", %d interrupted", c.Interrupted)
+	}
+	if c.EInvoice > 0 {
+		msg += fmt.Sprintf("; %d read from their e-invoice", c.EInvoice)
+		if llm {
+			msg += " (no model call)"
+		}
 	}
 	if c.CacheHits > 0 {
 		msg += fmt.Sprintf("; %d from the cache", c.CacheHits)

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/extract"
+	"github.com/extractor-dev/extractor/extract/ocr"
 	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/extract/rules"
 	"github.com/extractor-dev/extractor/pipeline"
@@ -43,6 +44,10 @@ type runFlags struct {
 	captureContent bool
 	rpm, tpm       int
 	explain        bool
+	einvoice       string
+	ocr            string
+	ocrLang        string
+	ocrDPI         int
 }
 
 func (m *Main) addPipelineFlags(cmd *cobra.Command, f *runFlags) {
@@ -58,6 +63,10 @@ func (m *Main) addPipelineFlags(cmd *cobra.Command, f *runFlags) {
 	fl.IntVar(&f.concurrency, "concurrency", runtime.NumCPU(), "documents processed at once")
 	fl.DurationVar(&f.timeout, "parse-timeout", pdf.DefaultTimeout, "time limit for parsing one file")
 	fl.BoolVar(&f.isolate, "isolate", true, "parse each file in a child process")
+	fl.StringVar(&f.einvoice, "einvoice", "", `e-invoices a document carries (Factur-X, ZUGFeRD, XRechnung, UBL): "prefer" reads them instead of the text (no model call), "off" reads the text only, "only" fails documents without one (config einvoice:, default prefer)`)
+	fl.StringVar(&f.ocr, "ocr", "", `OCR: "auto" recognises pages without a text layer and image files, "force" every page, "off" none (config ocr.mode, default auto)`)
+	fl.StringVar(&f.ocrLang, "ocr-lang", "", "OCR languages, tesseract codes joined by + (config ocr.languages, default eng+deu+fra)")
+	fl.IntVar(&f.ocrDPI, "ocr-dpi", 0, "resolution PDF pages are rendered at for OCR (config ocr.dpi, default 300)")
 	fl.StringVar(&f.state, "state", "", "state directory: step cache and run records (default .extractor, env EXTRACTOR_STATE)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "neither read nor write the step cache")
 	fl.BoolVar(&f.noStore, "no-store", false, "do not store in the database even when one is configured")
@@ -108,11 +117,14 @@ finished documents. The exit code is 1 when any document failed.`,
 // settings are what a run was started with, minus secrets: recorded in the
 // manifest so --resume continues the run the same way.
 type settings struct {
-	Schema       string        `json:"schema"`
-	Extractor    string        `json:"extractor"`
-	LLM          llmConfig     `json:"llm"`
-	Prices       string        `json:"prices,omitempty"`
-	Isolate      bool          `json:"isolate"`
+	Schema    string    `json:"schema"`
+	Extractor string    `json:"extractor"`
+	LLM       llmConfig `json:"llm"`
+	Prices    string    `json:"prices,omitempty"`
+	Isolate   bool      `json:"isolate"`
+	// EInvoice is prefer, off or only (extract.EInvoiceMode).
+	EInvoice     string        `json:"einvoice"`
+	OCR          ocrConfig     `json:"ocr"`
 	ParseTimeout time.Duration `json:"parse_timeout"`
 	NoCache      bool          `json:"no_cache"`
 	Capture      bool          `json:"capture_content"`
@@ -130,6 +142,16 @@ func (m *Main) settings(f runFlags, cfg config) settings {
 		Store: !f.noStore && m.databaseURL(cfg) != "", Embedding: cfg.Embedding, Index: cfg.Index, Search: cfg.Search}
 	s.LLM.BaseURL = firstNonEmpty(f.baseURL, cfg.LLM.BaseURL, m.Getenv("EXTRACTOR_LLM_BASE_URL"))
 	s.LLM.Model = firstNonEmpty(f.model, cfg.LLM.Model, m.Getenv("EXTRACTOR_LLM_MODEL"))
+	s.EInvoice = firstNonEmpty(f.einvoice, cfg.EInvoice, string(extract.EInvoicePrefer))
+	s.OCR = cfg.OCR
+	s.OCR.Mode = firstNonEmpty(f.ocr, cfg.OCR.Mode, string(ocr.ModeAuto))
+	s.OCR.Languages = firstNonEmpty(f.ocrLang, cfg.OCR.Languages, ocr.DefaultLanguages)
+	if f.ocrDPI > 0 {
+		s.OCR.DPI = f.ocrDPI
+	}
+	if s.OCR.DPI <= 0 {
+		s.OCR.DPI = ocr.DefaultDPI
+	}
 	if f.rpm > 0 {
 		s.LLM.RequestsPerMinute = f.rpm
 	}
@@ -139,10 +161,62 @@ func (m *Main) settings(f runFlags, cfg config) settings {
 	return s
 }
 
-// extractors builds the configured extractor and, for invoices, the rules
-// as second opinion; note is a line for stderr when the choice is worth
-// saying.
+// extractors builds the configured extractor and its second reading;
+// note is a line for stderr when the choice is worth saying.
+//
+// With e-invoices on (prefer, the default, or only) and a schema that maps
+// fields to EN 16931 terms, the extractor reads a document's e-invoice when
+// it carries a readable one (no model call) and the text otherwise; the
+// rules then read the page of e-invoice documents as the cross-check the
+// validator compares the data with. With an LLM, the rules are also its
+// second opinion on every other document.
 func (m *Main) extractors(s settings, schema pipeline.Schema, tp trace.TracerProvider) (ex, second pipeline.Extractor, note string, err error) {
+	mode, err := extract.ParseEInvoiceMode(s.EInvoice)
+	if err != nil {
+		return nil, nil, "", usageError{err}
+	}
+	if !readsEInvoices(schema) {
+		if mode == extract.EInvoiceOnly {
+			return nil, nil, "", usageError{fmt.Errorf("--einvoice only: schema %q maps no field to an e-invoice term (einvoice: BT-...)", schema.Name)}
+		}
+		mode = extract.EInvoiceOff
+	}
+	var text pipeline.Extractor
+	if mode != extract.EInvoiceOnly {
+		if text, note, err = m.textExtractor(s, schema, tp); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	_, llm := text.(*extract.LLM)
+	var check pipeline.Extractor
+	if rules.Readable(schema) {
+		check = rules.New(rules.Config{})
+	}
+	switch {
+	case mode == extract.EInvoiceOff && llm && check != nil:
+		return text, check, note, nil // a second opinion for confidence
+	case mode == extract.EInvoiceOff:
+		return text, nil, note, nil
+	case check != nil:
+		return extract.EInvoiceFirst{Text: text, Mode: mode}, extract.TextCheck{Text: check, Always: llm}, note, nil
+	}
+	return extract.EInvoiceFirst{Text: text, Mode: mode}, nil, note, nil
+}
+
+// readsEInvoices reports whether a schema maps any field to an e-invoice
+// term.
+func readsEInvoices(schema pipeline.Schema) bool {
+	for _, f := range schema.Fields {
+		if f.EInvoice != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// textExtractor builds the extractor that reads a document's text: the
+// LLM, or the offline rules.
+func (m *Main) textExtractor(s settings, schema pipeline.Schema, tp trace.TracerProvider) (pipeline.Extractor, string, error) {
 	lc := s.LLM
 	llmConfigured := lc.BaseURL != "" && lc.Model != ""
 	kind := s.Extractor
@@ -154,29 +228,27 @@ func (m *Main) extractors(s settings, schema pipeline.Schema, tp trace.TracerPro
 		}
 	case "llm":
 		if !llmConfigured {
-			return nil, nil, "", usageError{errors.New("--extractor llm needs --llm-base-url and --llm-model (or the config file, or EXTRACTOR_LLM_BASE_URL and EXTRACTOR_LLM_MODEL)")}
+			return nil, "", usageError{errors.New("--extractor llm needs --llm-base-url and --llm-model (or the config file, or EXTRACTOR_LLM_BASE_URL and EXTRACTOR_LLM_MODEL)")}
 		}
 	case "rules":
 	default:
-		return nil, nil, "", usageError{fmt.Errorf("--extractor %q: want llm, rules or auto", s.Extractor)}
+		return nil, "", usageError{fmt.Errorf("--extractor %q: want llm, rules or auto", s.Extractor)}
 	}
 	if kind == "rules" {
 		if !rules.Readable(schema) {
-			return nil, nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema and fields that declare labels or a pattern; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
+			return nil, "", usageError{fmt.Errorf("the rules extractor reads the invoice schema and fields that declare labels or a pattern; schema %q needs an LLM (--llm-base-url, --llm-model)", schema.Name)}
 		}
+		note := ""
 		if s.Extractor == "auto" {
 			note = "no LLM configured: using the offline rules extractor"
 		}
-		return rules.New(rules.Config{}), nil, note, nil
+		return rules.New(rules.Config{}), note, nil
 	}
 	l, err := m.newLLM(s, tp)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
-	if rules.Readable(schema) {
-		second = rules.New(rules.Config{}) // a second opinion for confidence
-	}
-	return l, second, "", nil
+	return l, "", nil
 }
 
 // newLLM builds the configured LLM client (s.LLM must name a base URL and
@@ -218,40 +290,6 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-// pdfParser is the pipeline's parser: the PDF parser, isolated or not.
-type pdfParser struct {
-	opts    pdf.Options
-	isolate bool
-	child   []string // the isolated parser's command
-}
-
-func (p pdfParser) Parse(ctx context.Context, in pipeline.Input) (pipeline.Document, error) {
-	var doc pipeline.Document
-	var err error
-	switch {
-	case p.isolate && in.Path != "":
-		doc, err = pdf.Isolation{Command: p.child}.ParseFile(ctx, in.Path, p.opts)
-	case p.isolate:
-		doc, err = pdf.Isolation{Command: p.child}.ParseBytes(ctx, in.Data, p.opts)
-	case in.Path != "":
-		doc, err = pdf.ParseFile(ctx, in.Path, p.opts)
-	default:
-		doc, err = pdf.ParseBytes(ctx, in.Data, p.opts)
-	}
-	doc.Source = in.Name
-	return doc, err
-}
-
-// Version names what shapes the parser's output (not the timeout or the
-// password, which only decide whether it succeeds).
-func (p pdfParser) Version() string {
-	o := p.opts
-	if o.MaxPages == 0 {
-		o.MaxPages = pdf.DefaultMaxPages
-	}
-	return fmt.Sprintf("%s max_pages=%d", pdf.Version, o.MaxPages)
-}
-
 // pipelineSetup is everything a run or an eval needs to process documents.
 type pipelineSetup struct {
 	runner   *pipeline.Runner
@@ -267,6 +305,9 @@ type pipelineSetup struct {
 	embedder pipeline.Embedder
 	recs     *recorders
 	index    indexConfig
+	// llm: the text extractor is an LLM (documents read from their
+	// e-invoice save its calls).
+	llm bool
 }
 
 // setupPipeline creates (or, with resumeID, reopens) a run in the state
@@ -274,7 +315,10 @@ type pipelineSetup struct {
 //
 // With s.Store it connects to dsn, and the runner embeds and stores every
 // document there, with its step records, cache and spans.
-func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, resume *pipeline.Run, stateDir, dsn string) (*pipelineSetup, error) {
+//
+// workers is how many documents are processed at once (OCR shares the
+// cores between them).
+func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, resume *pipeline.Run, stateDir, dsn string, workers int) (*pipelineSetup, error) {
 	schema, err := extract.LoadSchema(s.Schema)
 	if err != nil {
 		return nil, usageError{err}
@@ -323,7 +367,15 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 		return nil, err
 	}
 	ps.note = note
-	parser := pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, isolate: s.Isolate, child: m.ChildCommand}
+	_, ps.llm = ex.(*extract.LLM)
+	if e, ok := ex.(extract.EInvoiceFirst); ok {
+		_, ps.llm = e.Text.(*extract.LLM)
+	}
+	parser, err := m.documentParser(s, pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, s.Isolate, workers)
+	if err != nil {
+		ps.close(context.Background())
+		return nil, err
+	}
 	var cache pipeline.Cache
 	if !s.NoCache {
 		cache = pipeline.DirCache{Dir: filepath.Join(stateDir, "cache")}
@@ -510,7 +562,7 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 		resume, files = &run, run.Inputs
 	} else {
 		s = m.settings(f, cfg)
-		if files, err = pdfFiles(args); err != nil {
+		if files, err = documentFiles(args); err != nil {
 			return usageError{err}
 		}
 		for i, p := range files {
@@ -524,7 +576,7 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 	default:
 		return usageError{fmt.Errorf("--format %q: want jsonl, csv or table", f.format)}
 	}
-	ps, err := m.setupPipeline(ctx, s, files, resume, stateDir, dsn)
+	ps, err := m.setupPipeline(ctx, s, files, resume, stateDir, dsn, f.concurrency)
 	if err != nil {
 		return err
 	}
@@ -607,7 +659,7 @@ func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
 			err = werr
 		}
 	}
-	fmt.Fprintln(m.Stderr, summary(b.Counts, b.Spent, time.Since(start), ps.run))
+	fmt.Fprintln(m.Stderr, summary(b.Counts, b.Spent, time.Since(start), ps.run, ps.llm))
 	if resume != nil {
 		c := ps.run.Counts
 		fmt.Fprintf(m.Stderr, "extractor: run %s in all: %d documents: %d ok (%d need review), %d failed, %d not done; %s\n",

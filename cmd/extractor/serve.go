@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extractor-dev/extractor/extract"
+	"github.com/extractor-dev/extractor/extract/einvoice"
+	"github.com/extractor-dev/extractor/extract/ocr"
 	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/server"
@@ -53,7 +55,7 @@ type service struct {
 	tp       *tracing.Provider
 	tracer   trace.Tracer
 	embedder pipeline.Embedder
-	parser   pdfParser
+	parser   *documentParser
 	maxPages int
 	metrics  *server.Metrics
 	logger   *slog.Logger
@@ -103,7 +105,10 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 		s.close(context.Background())
 		return nil, sc, err
 	}
-	s.parser = pdfParser{opts: pdf.Options{Timeout: pdf.DefaultTimeout, MaxPages: s.maxPages}, isolate: true, child: m.ChildCommand}
+	if s.parser, err = m.documentParser(s.base, pdf.Options{Timeout: pdf.DefaultTimeout, MaxPages: s.maxPages}, true, max(workers, 1)); err != nil {
+		s.close(context.Background())
+		return nil, sc, err
+	}
 	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "queue")})
 	if err != nil {
@@ -117,6 +122,11 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 // (llm.budget): all attempts, retries and rate-limit waits.
 const defaultLLMBudget = 2 * time.Minute
 
+// ocrBudget is the time a job keeps for OCR when it is on: about 60 pages
+// on two cores (2 to 3 s of CPU a page at 300 dpi). Longer scans belong
+// in 'extractor run', which has no job deadline.
+const ocrBudget = 3 * time.Minute
+
 // storeMargin is the time a job keeps for embedding and storing.
 const storeMargin = 30 * time.Second
 
@@ -126,6 +136,9 @@ const storeMargin = 30 * time.Second
 // rescued soon after it (see store.QueueConfig).
 func jobTimeout(s settings) time.Duration {
 	d := s.ParseTimeout + storeMargin
+	if s.OCR.Mode != string(ocr.ModeOff) {
+		d += ocrBudget
+	}
 	if s.LLM.BaseURL != "" && s.LLM.Model != "" {
 		d += s.LLM.Budget
 	}
@@ -404,8 +417,20 @@ func (s *service) Ready(ctx context.Context) error {
 // counted in an isolated child process, never in the server's own: one
 // hostile upload must not take the service down.
 func (s *service) Inspect(ctx context.Context, data []byte) (int, error) {
-	if !pdf.LooksLikePDF(data) {
-		return 0, fmt.Errorf("%w: the file is not a PDF (no %%PDF- header in its first 1,024 bytes)", server.ErrUnsupportedMedia)
+	switch mediaOf(data) {
+	case mediaPDF:
+	case mediaXML:
+		if _, err := einvoice.Document(data, ""); err != nil {
+			return 0, fmt.Errorf("%w: %v", server.ErrUnprocessable, err)
+		}
+		return 0, nil
+	case mediaImage:
+		if s.parser.ocrMode == ocr.ModeOff {
+			return 0, fmt.Errorf("%w: an image needs OCR, which is off on this server (ocr.mode)", server.ErrUnsupportedMedia)
+		}
+		return 0, nil // its headers are checked before OCR decodes a pixel
+	default:
+		return 0, fmt.Errorf("%w: the file is not a PDF, an e-invoice XML (CII, UBL) or an image (PNG, JPEG, TIFF)", server.ErrUnsupportedMedia)
 	}
 	iso := pdf.Isolation{Command: s.m.ChildCommand}
 	n, err := iso.PageCount(ctx, data, pdf.Options{MaxPages: s.maxPages, Timeout: 10 * time.Second})
@@ -426,7 +451,7 @@ func (m *Main) serveCommand() *cobra.Command {
 		Short: "Serve the HTTP API and the web pages (and work jobs)",
 		Long: `Serve the extraction API on --addr (default 127.0.0.1:8080):
 
-  POST /v1/extractions   multipart "file" (a PDF) and "options" ({"schema", "extractor"}): the
+  POST /v1/extractions   multipart "file" (a PDF, an e-invoice XML or a PNG/JPEG/TIFF image) and "options" ({"schema", "extractor"}): the
                          result now, as one line of 'extractor run'
   POST /v1/jobs          the same, queued: 202 with Location and Retry-After (Idempotency-Key honoured)
   GET  /v1/jobs/{id}     queued, running, succeeded or failed, with the result

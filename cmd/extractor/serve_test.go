@@ -623,13 +623,15 @@ func TestServeSurvivesHostileUploads(t *testing.T) {
 // A job's time is the document's budget, so a crashed worker's job is
 // rescued minutes, not a quarter of an hour, later.
 func TestJobTimeoutIsTheDocumentsBudget(t *testing.T) {
-	rules := settings{ParseTimeout: time.Minute}
-	llm := settings{ParseTimeout: time.Minute}
+	rules := settings{ParseTimeout: time.Minute, OCR: ocrConfig{Mode: "off"}}
+	llm := rules
 	llm.LLM.BaseURL, llm.LLM.Model, llm.LLM.Budget = "http://x/v1", "m", 2*time.Minute
+	scans := llm
+	scans.OCR.Mode = "auto"
 	for _, tt := range []struct {
 		s    settings
 		want time.Duration
-	}{{rules, 90 * time.Second}, {llm, 210 * time.Second}} {
+	}{{rules, 90 * time.Second}, {llm, 210 * time.Second}, {scans, 390 * time.Second}} {
 		if got := jobTimeout(tt.s); got != tt.want {
 			t.Errorf("jobTimeout(%+v) = %v, want %v", tt.s, got, tt.want)
 		}

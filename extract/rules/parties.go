@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	legalFormRe = regexp.MustCompile(`(?i)(?:^|[\s,.(])(?:gmbh(?:\s*&\s*co\.?\s*kg)?|ges\.?m\.?b\.?h\.?|ag|kg|og|e\.\s?u\.|ohg|e\.\s?k\.?|e\.\s?v\.|ug|gbr|mbh|kgaa|se|sarl|s\.a\.r\.l\.|sas|sasu|sa|eurl|snc|sci|scop|ltd\.?|limited|llp|plc|inc\.?|llc|corp\.?|corporation|co\.|company|bv|b\.v\.|nv|n\.v\.|s\.a\.|s\.r\.l\.|srl|spa|s\.p\.a\.|s\.l\.|sl|oy|ab|as|a/s|aps|pty|pvt\.?|private\s+limited|partnerschaft|group|holding)(?:$|[\s,.)])`)
+	legalFormRe = lexicon.LegalForm
 	postalRe    = regexp.MustCompile(`(?:^|\s)(?:[A-Z]{1,2}[- ])?\d{4,5}\s+\p{Lu}[\p{L}.'-]+|\b\d{4}\s?[A-Z]{2}\s+\p{Lu}|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|,?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b|\b\p{Lu}\p{L}+\s*[-–]?\s*\d{6}\b|\b\d{3}\s\d{3}\b|\b\p{Lu}{2}\s+\d{5}\b`)
 	streetRe    = regexp.MustCompile(`(?i)(?:^\d+[a-z]?,?\s+\p{L}|\s\d+\s*[a-z]?$|stra(?:ss|ß)e|str\.|weg\b|allee|platz|gasse|ring\b|damm\b|street|\bst\.?$|\bst\s|road|\brd\.?|avenue|\bave\.?|lane|drive|way\b|boulevard|\bblvd|\brue\b|chemin|place|quai|impasse|all[ée]e|route|\bpo\s*box|postfach|\bbp\s*\d|cedex|suite|floor|\bcalle\b|\bvia\b|\bstraat\b|laan\b|plein\b|gracht\b)`)
 	contactRe   = regexp.MustCompile(`(?i)@|www\.|https?:|\btel\b|\btel\.|phone|\bfax\b|\bmobil|e-?mail|\biban\b|\bbic\b|swift|\bhrb?\s*\d|amtsgericht|registergericht|\bsiret\b|\brcs\b|geschaftsfuhr|geschäftsführ|director|\bceo\b|ust-?id|\btva\b|page\s*\d|seite\s*\d|\.com\b|\.de\b|\.fr\b|\.nl\b`)
@@ -127,16 +127,7 @@ func cleanName(s string) string {
 
 // nameKey is a name without its legal form, folded, letters and digits
 // only: what a domain name would spell.
-func nameKey(s string) string {
-	s = legalFormRe.ReplaceAllString(" "+s+" ", " ")
-	var b strings.Builder
-	for _, r := range lexicon.Fold(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+func nameKey(s string) string { return lexicon.NameKey(s) }
 
 // partyFinder collects the vendor and customer candidates of a document.
 type partyFinder struct {

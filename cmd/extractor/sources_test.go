@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/extractor-dev/extractor/internal/llmtest"
+	"github.com/extractor-dev/extractor/internal/testenv"
+	"github.com/extractor-dev/extractor/pipeline"
+)
+
+// einvoiceLines runs the hybrid fixtures and the standalone XML and
+// returns the result lines by file base name.
+func einvoiceLines(t *testing.T, env map[string]string, args ...string) (map[string]runLine, result) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	args = append([]string{"run", "--no-store", "--out", out}, args...)
+	args = append(args, testenv.Testdata(t, "einvoice", "files"), testenv.Testdata(t, "einvoice", "xml"))
+	r := run(t, env, args...)
+	data, _ := os.ReadFile(out)
+	lines := map[string]runLine{}
+	for _, l := range readLines(t, string(data)) {
+		lines[filepath.Base(l.File)] = l
+	}
+	return lines, r
+}
+
+func issueCodes(l runLine, severity string) []string {
+	var out []string
+	for _, is := range l.Issues {
+		if is.Severity == severity {
+			out = append(out, is.Field+":"+is.Code)
+		}
+	}
+	return out
+}
+
+// Folders take e-invoice XML files as documents; a hybrid PDF is read from
+// its XML, the page is checked against it, and the summary counts them.
+func TestRunReadsEInvoices(t *testing.T) {
+	lines, r := einvoiceLines(t, nil)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if len(lines) != 8 {
+		t.Fatalf("%d lines, want 7 PDFs and 1 XML: %s", len(lines), r.stderr)
+	}
+	for name, want := range map[string]string{
+		"synth-0001.pdf": "", "synth-0002.pdf": "total_amount:einvoice_mismatch", "synth-0003.pdf": "invoice_number:einvoice_mismatch",
+		"synth-0004.pdf": "iban:einvoice_mismatch", "synth-0005.pdf": "", "synth-0007.pdf": "", "synth-0001-cii.xml": "",
+	} {
+		l := lines[name]
+		if l.Status != "ok" || l.Extractor.Kind != "einvoice" {
+			t.Errorf("%s: %s by %q (%s)", name, l.Status, l.Extractor.Kind, l.Error)
+		}
+		if got := strings.Join(issueCodes(l, "fail"), " "); got != want {
+			t.Errorf("%s: failing issues %q, want %q", name, got, want)
+		}
+	}
+	// The malformed XML: the page text, with a warning saying why.
+	if l := lines["synth-0006.pdf"]; l.Extractor.Kind != "rules" || !strings.Contains(strings.Join(issueCodes(l, "warn"), " "), ":einvoice") {
+		t.Errorf("synth-0006 (malformed XML): %s, warnings %v", l.Extractor.Kind, issueCodes(l, "warn"))
+	}
+	if !strings.Contains(r.stderr, "8 documents: 8 ok (3 need review), 0 failed; 7 read from their e-invoice;") {
+		t.Errorf("summary: %s", r.stderr)
+	}
+
+	// --einvoice off: the text path alone.
+	lines, r = einvoiceLines(t, nil, "--einvoice", "off")
+	if l := lines["synth-0001.pdf"]; l.Extractor.Kind != "rules" || strings.Contains(r.stderr, "e-invoice") {
+		t.Errorf("off: %s; %s", l.Extractor.Kind, r.stderr)
+	}
+	// An XML file has no page for the text path to read.
+	if l := lines["synth-0001-cii.xml"]; l.Status != "ok" || len(issueCodes(l, "fail")) == 0 {
+		t.Errorf("off, XML file: %s, issues %v", l.Status, l.Issues)
+	}
+
+	// --einvoice only: documents without one fail, saying so.
+	r = run(t, nil, "run", "--no-store", "--einvoice", "only", sample(t, "synth-0001.pdf"))
+	if r.code != 1 || !strings.Contains(r.stderr, "no readable e-invoice") {
+		t.Errorf("only, plain PDF: exit %d: %s", r.code, r.stderr)
+	}
+	r = run(t, nil, "run", "--no-store", "--einvoice", "sometimes", sample(t, "synth-0001.pdf"))
+	if r.code != 2 || !strings.Contains(r.stderr, "want prefer, off or only") {
+		t.Errorf("bad mode: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// With an LLM configured, documents that carry an e-invoice are read from
+// it without a model call; the others go to the model.
+func TestEInvoicesSaveModelCalls(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	srv.Chat(func(req llmtest.ChatRequest) llmtest.Reply {
+		return llmtest.ToolCall("record_invoice", invoiceArgs(map[string][3]any{
+			"invoice_number": {"RE-20221127/3", 1, "Rechnungsnr. RE-20221127/3"},
+		})).Usage(1000, 50)
+	})
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	r := run(t, nil, "run", "--no-store", "--llm-base-url", srv.URL+"/v1", "--llm-model", "gpt-4o-mini", "--out", out,
+		testenv.Testdata(t, "einvoice", "files", "synth", "synth-0001.pdf"), testenv.Testdata(t, "einvoice", "files", "synth", "synth-0004.pdf"),
+		sample(t, "synth-0001.pdf"))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d model calls, want 1 (for the PDF without an e-invoice)", n)
+	}
+	if !strings.Contains(r.stderr, "2 read from their e-invoice (no model call)") {
+		t.Errorf("summary: %s", r.stderr)
+	}
+	data, _ := os.ReadFile(out)
+	kinds := []string{}
+	for _, l := range readLines(t, string(data)) {
+		kinds = append(kinds, l.Extractor.Kind)
+	}
+	if strings.Join(kinds, " ") != "einvoice einvoice llm" {
+		t.Errorf("kinds %v", kinds)
+	}
+}
+
+// An image file and a scanned PDF go through OCR like a born-digital PDF;
+// with OCR off they fail saying what is needed.
+func TestRunReadsScans(t *testing.T) {
+	testenv.Program(t, "tesseract", "tesseract-ocr")
+	testenv.Program(t, "pdftoppm", "poppler-utils")
+	scans := testenv.Testdata(t, "scans", "files", "scan")
+	png, pdfScan := filepath.Join(scans, "scan-0007.png"), filepath.Join(scans, "scan-0002.pdf")
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	state := t.TempDir()
+	r := run(t, map[string]string{"EXTRACTOR_STATE": state}, "run", "--no-store", "--out", out, "--ocr-dpi", "200", png)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	data, _ := os.ReadFile(out)
+	l := readLines(t, string(data))[0]
+	if f := l.Fields["invoice_number"]; f.Value != "INV-2023-0240" || !f.Grounded || f.Page != 1 {
+		t.Errorf("invoice_number from the PNG: %+v", f)
+	}
+	// The parse step's version names the OCR engine, so the cache and
+	// lineage know what read the page.
+	recs, err := pipeline.LocalRecords{State: state}.StepRecords(context.Background(), runID(t, r.stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := recs[0].StepVersion; recs[0].Step != pipeline.StepParse || !strings.Contains(v, "ocr=auto ocr/1 tesseract/") || !strings.Contains(v, "dpi=200") {
+		t.Errorf("parse step %s version %q", recs[0].Step, v)
+	}
+
+	r = run(t, nil, "run", "--no-store", "--ocr", "off", png, pdfScan)
+	if r.code != 1 || !strings.Contains(r.stderr, "an image file needs OCR, which is off") || !strings.Contains(r.stderr, "needs OCR, --ocr auto") {
+		t.Errorf("--ocr off: exit %d: %s", r.code, r.stderr)
+	}
+	// Languages the machine lacks stop the run before it starts.
+	for lang, want := range map[string]string{"eng+spa": "install the Debian package tesseract-ocr-spa", "xx": `"xx" is not a tesseract language code`} {
+		r = run(t, nil, "run", "--no-store", "--ocr-lang", lang, png)
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("--ocr-lang %s: exit %d: %s", lang, r.code, r.stderr)
+		}
+	}
+}
