@@ -447,7 +447,9 @@ type runDocumentWorker struct {
 	q *Queue
 }
 
-func (w *runDocumentWorker) Timeout(*river.Job[RunDocumentArgs]) time.Duration { return w.q.cfg.JobTimeout }
+func (w *runDocumentWorker) Timeout(*river.Job[RunDocumentArgs]) time.Duration {
+	return w.q.cfg.JobTimeout
+}
 
 func (w *runDocumentWorker) Work(ctx context.Context, job *river.Job[RunDocumentArgs]) error {
 	if w.q.cfg.RunWork == nil {
