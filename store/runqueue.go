@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -465,4 +466,46 @@ func (w *runDocumentWorker) Work(ctx context.Context, job *river.Job[RunDocument
 		return river.JobSnooze(0) // the worker is stopping hard: back to the queue
 	}
 	return err
+}
+
+// Manifest returns a stored run's manifest.
+func (s *Store) Manifest(ctx context.Context, runID string) (pipeline.Run, error) {
+	var run pipeline.Run
+	var manifest []byte
+	err := s.pool.QueryRow(ctx, "SELECT manifest FROM runs WHERE id = $1", runID).Scan(&manifest)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return run, fmt.Errorf("run %q: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return run, err
+	}
+	return run, json.Unmarshal(manifest, &run)
+}
+
+// ResolveRun turns any unique part of a stored run's id into the id
+// (without reading every manifest, as history.Resolve does).
+func (s *Store) ResolveRun(ctx context.Context, part string) (string, error) {
+	if part == "" {
+		return "", invalid("give a run id")
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id FROM runs WHERE strpos(id, $1) > 0 ORDER BY id LIMIT 6", part)
+	if err != nil {
+		return "", err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		if id == part {
+			return id, nil
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("run %q: %w", part, ErrNotFound)
+	case 1:
+		return ids[0], nil
+	}
+	return "", invalid("run %q is ambiguous: it is part of %s...", part, strings.Join(ids, ", "))
 }

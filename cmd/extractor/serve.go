@@ -60,6 +60,7 @@ type service struct {
 
 	mu         sync.Mutex
 	extractors map[string][2]pipeline.Extractor
+	runs       queuedRuns // issue 17: the queued runs' pipelines (queue.go)
 }
 
 type serveFlags struct {
@@ -104,7 +105,7 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 		return nil, sc, err
 	}
 	s.parser = pdfParser{opts: pdf.Options{Timeout: pdf.DefaultTimeout, MaxPages: s.maxPages}, isolate: true, child: m.ChildCommand}
-	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
+	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, RunWork: s.runWork, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "queue")})
 	if err != nil {
 		s.close(context.Background())
