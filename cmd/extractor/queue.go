@@ -646,4 +646,3 @@ func runSchema(run pipeline.Run) (pipeline.Schema, error) {
 	}
 	return schema, nil
 }
-
