@@ -143,7 +143,7 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 // (isolate) or in this one.
 func (m *Main) parser(opts pdf.Options, isolate bool) func(context.Context, string) (pipeline.Document, error) {
 	if isolate {
-		iso := pdf.Isolation{Command: m.ChildCommand}
+		iso := m.parsers()
 		return func(ctx context.Context, path string) (pipeline.Document, error) {
 			return iso.ParseFile(ctx, path, opts)
 		}

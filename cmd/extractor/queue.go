@@ -99,7 +99,7 @@ func (m *Main) queuedPipeline(s settings, st *store.Store, tp trace.TracerProvid
 		return nil, err
 	}
 	qp := &queuedPipeline{settings: s, schema: schema,
-		parser: pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, isolate: s.Isolate, child: m.ChildCommand}}
+		parser: pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, isolate: s.Isolate, child: m.ChildCommand, pool: m.parsers()}}
 	if qp.ex, qp.second, _, err = m.extractors(s, schema, tp); err != nil {
 		return nil, err
 	}

@@ -227,13 +227,18 @@ func firstNonEmpty(ss ...string) string {
 type pdfParser struct {
 	opts    pdf.Options
 	isolate bool
-	child   []string // the isolated parser's command
+	child   []string  // the isolated parser's command
+	pool    *pdf.Pool // issue 17: long-lived isolated children, when set
 }
 
 func (p pdfParser) Parse(ctx context.Context, in pipeline.Input) (pipeline.Document, error) {
 	var doc pipeline.Document
 	var err error
 	switch {
+	case p.isolate && p.pool != nil && in.Path != "":
+		doc, err = p.pool.ParseFile(ctx, in.Path, p.opts)
+	case p.isolate && p.pool != nil:
+		doc, err = p.pool.ParseBytes(ctx, in.Data, p.opts)
 	case p.isolate && in.Path != "":
 		doc, err = pdf.Isolation{Command: p.child}.ParseFile(ctx, in.Path, p.opts)
 	case p.isolate:
@@ -334,7 +339,7 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 		return nil, err
 	}
 	ps.note = note
-	parser := pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, isolate: s.Isolate, child: m.ChildCommand}
+	parser := pdfParser{opts: pdf.Options{Timeout: s.ParseTimeout, Password: m.Getenv("EXTRACTOR_PDF_PASSWORD")}, isolate: s.Isolate, child: m.ChildCommand, pool: m.parsers()}
 	var cache pipeline.Cache
 	if !s.NoCache {
 		cache = pipeline.DirCache{Dir: filepath.Join(stateDir, "cache")}

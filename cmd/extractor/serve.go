@@ -104,7 +104,7 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 		s.close(context.Background())
 		return nil, sc, err
 	}
-	s.parser = pdfParser{opts: pdf.Options{Timeout: pdf.DefaultTimeout, MaxPages: s.maxPages}, isolate: true, child: m.ChildCommand}
+	s.parser = pdfParser{opts: pdf.Options{Timeout: pdf.DefaultTimeout, MaxPages: s.maxPages}, isolate: true, child: m.ChildCommand, pool: m.parsers()}
 	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, RunWork: s.runWork, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "queue")})
 	if err != nil {
@@ -408,8 +408,7 @@ func (s *service) Inspect(ctx context.Context, data []byte) (int, error) {
 	if !pdf.LooksLikePDF(data) {
 		return 0, fmt.Errorf("%w: the file is not a PDF (no %%PDF- header in its first 1,024 bytes)", server.ErrUnsupportedMedia)
 	}
-	iso := pdf.Isolation{Command: s.m.ChildCommand}
-	n, err := iso.PageCount(ctx, data, pdf.Options{MaxPages: s.maxPages, Timeout: 10 * time.Second})
+	n, err := s.m.parsers().PageCount(ctx, data, pdf.Options{MaxPages: s.maxPages, Timeout: 10 * time.Second})
 	switch {
 	case errors.Is(err, pdf.ErrTooLarge), errors.Is(err, pdf.ErrMalformed), errors.Is(err, pdf.ErrEncrypted):
 		// The parse would fail the same way: say so now, queue nothing.

@@ -244,6 +244,13 @@ func ServeChild(r io.Reader, w io.Writer) int {
 			return 2
 		}
 		if n == 0 {
+			if req.Length != nil {
+				// A pool's child parses one file at a time: one processor
+				// spares the machine the runtime's idle spinning and
+				// parallel collection across many children.
+				runtime.GOMAXPROCS(1)
+				debug.SetGCPercent(400)
+			}
 			if req.MemoryLimit > 0 {
 				limitMemory(req.MemoryLimit)
 			}
