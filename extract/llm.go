@@ -94,6 +94,13 @@ type LLMConfig struct {
 	// the prompt plus the answer's cap, as providers count them.
 	RequestsPerMinute int
 	TokensPerMinute   int
+	// Limiter, when set, admits every request and retry under limits
+	// shared beyond this process (store.Limiter: every worker on every
+	// machine), and hears of a provider's Retry-After so that all of
+	// them wait. Requests count the tokens the provider counts (the
+	// prompt and the answer's cap). It replaces the in-process limits
+	// above, which should then be left 0.
+	Limiter Limiter
 	// TracerProvider gives the spans of model calls and their HTTP tries
 	// (default: the global provider).
 	TracerProvider trace.TracerProvider
@@ -170,8 +177,12 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 	if cfg.ToolChoice != "function" && cfg.ToolChoice != "required" {
 		return nil, fmt.Errorf("extract: tool choice %q: want function or required", cfg.ToolChoice)
 	}
+	retry := cfg.Retry
+	if cfg.Limiter != nil {
+		retry.Gate = cfg.Limiter
+	}
 	client := openaiclient.New(openaiclient.Config{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Azure: cfg.Azure, APIVersion: cfg.APIVersion,
-		Timeout: cfg.RequestTimeout, Retry: cfg.Retry, TracerProvider: cfg.TracerProvider})
+		Timeout: cfg.RequestTimeout, Retry: retry, TracerProvider: cfg.TracerProvider})
 	l := &LLM{cfg: cfg, client: client, tools: map[string]*tool{}, countScale: 1}
 	var err error
 	if l.system, err = prompts.Get("extract_system"); err != nil {
@@ -325,10 +336,11 @@ func (l *LLM) callTool(ctx context.Context, t *tool, messages []openai.ChatCompl
 			}
 		}
 		req.Messages = messages
-		if err := l.wait(ctx, messages, toolTokens); err != nil {
+		tokens, err := l.wait(ctx, messages, toolTokens)
+		if err != nil {
 			return nil, usage, attempts, err
 		}
-		actx, span := l.startSpan(ctx, attempt, messages)
+		actx, span := l.startSpan(httpretry.WithTokens(ctx, tokens), attempt, messages)
 		actx, retries := httpretry.WithCounter(actx)
 		start := time.Now()
 		resp, err := l.client.CreateChatCompletion(actx, req)
@@ -529,25 +541,28 @@ func (l *LLM) addUsage(u *pipeline.Usage, a pipeline.Attempt) float64 {
 }
 
 // wait takes the request's share of the rate limits.
-func (l *LLM) wait(ctx context.Context, messages []openai.ChatCompletionMessage, toolTokens int) error {
+func (l *LLM) wait(ctx context.Context, messages []openai.ChatCompletionMessage, toolTokens int) (tokens int, err error) {
 	if l.rpm != nil {
 		if err := l.rpm.Wait(ctx); err != nil {
-			return err
+			return 0, err
+		}
+	}
+	if l.tpm == nil && l.cfg.Limiter == nil {
+		return 0, nil
+	}
+	n := toolTokens + l.cfg.MaxOutputTokens
+	for _, m := range messages {
+		n += l.count(m.Content)
+		for _, c := range m.ToolCalls {
+			n += l.count(c.Function.Arguments)
 		}
 	}
 	if l.tpm != nil {
-		n := toolTokens + l.cfg.MaxOutputTokens
-		for _, m := range messages {
-			n += l.count(m.Content)
-			for _, c := range m.ToolCalls {
-				n += l.count(c.Function.Arguments)
-			}
-		}
 		if err := l.tpm.WaitN(ctx, min(n, l.tpm.Burst())); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // startSpan opens the CLIENT span of one model call, named and attributed

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -451,5 +452,45 @@ func TestLLMReaskFitsTheContext(t *testing.T) {
 	}
 	if !strings.Contains(msgs[3].Content, "cut off at the limit of 1500 tokens") {
 		t.Errorf("tool message = %q: a cut-off answer must be told so", msgs[3].Content)
+	}
+}
+
+// countingLimiter is a shared limiter that records what it admits.
+type countingLimiter struct {
+	mu     sync.Mutex
+	tokens []int
+	pauses []time.Duration
+}
+
+func (c *countingLimiter) Wait(_ context.Context, tokens int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tokens = append(c.tokens, tokens)
+	return nil
+}
+
+func (c *countingLimiter) Pause(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pauses = append(c.pauses, d)
+	return nil
+}
+
+// A shared limiter admits every try, the retry after a 429 too, each with
+// the tokens the provider counts (the prompt and the answer's cap), and
+// hears the provider's Retry-After.
+func TestLLMSharedLimiter(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	srv.ChatSequence(llmtest.Status(429, "slow down").RetryAfter(0), llmtest.ToolCall("record_invoice", args(t, validArgs)))
+	lim := &countingLimiter{}
+	l := newTestLLM(t, srv, func(c *LLMConfig) { c.Limiter = lim; c.MaxOutputTokens = 1000 })
+	if _, err := l.Extract(context.Background(), invoiceDoc(), mustBuiltin(t, "invoice")); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.Requests()) != 2 || len(lim.tokens) != 2 || lim.tokens[0] != lim.tokens[1] || lim.tokens[0] <= 1000 {
+		t.Errorf("%d requests; admitted %v tokens", len(srv.Requests()), lim.tokens)
+	}
+	if len(lim.pauses) != 1 {
+		t.Errorf("pauses %v, want the 429's", lim.pauses)
 	}
 }

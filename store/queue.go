@@ -109,6 +109,12 @@ type QueueConfig struct {
 	// discarded. A job whose document cannot be read is not an error: its
 	// output says so.
 	Work func(ctx context.Context, args ExtractArgs, attempt int) (json.RawMessage, error)
+	// RunWork takes one document of a queued run through the pipeline
+	// (RunDocumentArgs; see EnqueueRun). A document that cannot be read
+	// is not an error: its result line says so, and the job succeeds. An
+	// error is a failed attempt, retried until maxAttempts; ErrRunCancelled
+	// ends the job for good.
+	RunWork func(ctx context.Context, args RunDocumentArgs, attempt, maxAttempts int) error
 	// MaxAttempts per job (default 3).
 	MaxAttempts int
 	// JobTimeout bounds one attempt (default 10 minutes): size it from
@@ -191,6 +197,7 @@ func NewQueue(pool *pgxpool.Pool, cfg QueueConfig) (*Queue, error) {
 	q := &Queue{pool: pool, cfg: cfg}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &extractWorker{q: q})
+	river.AddWorker(workers, &runDocumentWorker{q: q})
 	// A job whose worker died (no graceful stop) is rescued, back to the
 	// queue, once its attempt's deadline has surely passed: a live worker
 	// has cancelled it by then and recorded the failure itself.
@@ -198,7 +205,7 @@ func NewQueue(pool *pgxpool.Pool, cfg QueueConfig) (*Queue, error) {
 		RescueStuckJobsAfter: cfg.JobTimeout + RescueMargin,
 		RetryPolicy:          backoff{cfg.RetryBase}, FetchPollInterval: cfg.PollInterval, FetchCooldown: min(cfg.PollInterval, 100*time.Millisecond)}
 	if cfg.Workers > 0 {
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}, RunQueueName: {MaxWorkers: cfg.Workers}}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -19,6 +20,15 @@ import (
 // SaveRun stores a run's manifest, replacing what an earlier save of the
 // same run said (a run is saved when it starts and again when it ends).
 func (s *Store) SaveRun(ctx context.Context, run pipeline.Run) error {
+	return saveRun(ctx, s.pool, run)
+}
+
+// execer runs a statement: a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func saveRun(ctx context.Context, db execer, run pipeline.Run) error {
 	if run.ID == "" {
 		return invalid("run without an id")
 	}
@@ -34,7 +44,7 @@ func (s *Store) SaveRun(ctx context.Context, run pipeline.Run) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, `
+	_, err = db.Exec(ctx, `
 INSERT INTO runs (id, started, finished, status, documents, ok, failed, input_tokens, output_tokens, cost_usd, versions, manifest)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (id) DO UPDATE SET

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -66,6 +67,31 @@ type Main struct {
 	// Listening, when set, is told the address 'serve' listens on (tests
 	// serve on 127.0.0.1:0).
 	Listening func(net.Addr)
+
+	poolMu sync.Mutex
+	pool   *pdf.Pool // the isolated parser children (parsers)
+}
+
+// parsers returns the program's pool of isolated parser children, started
+// on first use and ended when Run returns: every isolated parse of the
+// program (run, eval, parse, serve, worker) goes through it, so a batch
+// pays a child's start once per child, not once per file.
+func (m *Main) parsers() *pdf.Pool {
+	m.poolMu.Lock()
+	defer m.poolMu.Unlock()
+	if m.pool == nil {
+		m.pool = pdf.NewPool(pdf.PoolConfig{Command: m.ChildCommand})
+	}
+	return m.pool
+}
+
+func (m *Main) closeParsers() {
+	m.poolMu.Lock()
+	defer m.poolMu.Unlock()
+	if m.pool != nil {
+		m.pool.Close()
+		m.pool = nil
+	}
 }
 
 // NewMain returns a Main wired to the process.
@@ -86,6 +112,7 @@ func NewMain() *Main {
 // 1 when some input failed or on a runtime error, 2 for usage errors, 3
 // when an eval's gate failed.
 func (m *Main) Run(ctx context.Context, args []string) int {
+	defer m.closeParsers()
 	root := m.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(m.Stdin)
@@ -156,6 +183,6 @@ pgvector, evaluates outputs against labelled data and traces every step.`,
 	})
 	root.AddCommand(m.parseCommand(), m.runCommand(), m.evalCommand(), m.synthCommand(),
 		m.runsCommand(), m.tracesCommand(), m.lineageCommand(), m.diffCommand(),
-		m.dbCommand(), m.searchCommand(), m.askCommand(), m.serveCommand(), m.workerCommand(), m.keysCommand(), m.fitCommand())
+		m.dbCommand(), m.searchCommand(), m.askCommand(), m.serveCommand(), m.workerCommand(), m.keysCommand(), m.fitCommand(), m.exportCommand())
 	return root
 }

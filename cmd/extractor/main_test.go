@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/extractor-dev/extractor/evals"
@@ -26,7 +28,14 @@ func TestMain(m *testing.M) {
 		os.Exit(pdf.ServeChild(os.Stdin, os.Stdout))
 	}
 	if os.Getenv(asCLIEnv) == "1" { // the CLI as a process of its own, to kill -9
-		os.Exit(NewMain().Run(context.Background(), os.Args[1:]))
+		// SIGTERM stops it as a first Ctrl-C stops the real binary.
+		m := NewMain()
+		stop := make(chan struct{})
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM)
+		go func() { <-sigs; close(stop) }()
+		m.Stop = stop
+		os.Exit(m.Run(context.Background(), os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

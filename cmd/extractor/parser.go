@@ -55,7 +55,7 @@ var errUnsupported = fmt.Errorf("%w: not a PDF, an e-invoice XML (CII, UBL) or a
 type documentParser struct {
 	pdf     pdf.Options
 	isolate bool
-	child   []string // the isolated PDF parser's command
+	pool    *pdf.Pool // the isolated PDF parser's long-lived children
 	ocrMode ocr.Mode
 	ocrOpts ocr.Options
 
@@ -113,7 +113,7 @@ func (p *documentParser) parsePDF(ctx context.Context, data []byte) (pipeline.Do
 	var doc pipeline.Document
 	var err error
 	if p.isolate {
-		doc, err = pdf.Isolation{Command: p.child}.ParseBytes(ctx, data, p.pdf)
+		doc, err = p.pool.ParseBytes(ctx, data, p.pdf)
 	} else {
 		doc, err = pdf.ParseBytes(ctx, data, p.pdf)
 	}
@@ -214,7 +214,7 @@ func (m *Main) documentParser(s settings, opts pdf.Options, isolate bool, worker
 	if err != nil {
 		return nil, usageError{err}
 	}
-	p := &documentParser{pdf: opts, isolate: isolate, child: m.ChildCommand, ocrMode: mode,
+	p := &documentParser{pdf: opts, isolate: isolate, pool: m.parsers(), ocrMode: mode,
 		ocrOpts: ocr.Options{Languages: s.OCR.Languages, DPI: s.OCR.DPI, Workers: max(1, runtime.NumCPU()/max(1, workers))}}
 	if mode != ocr.ModeOff {
 		// Languages the machine lacks are a mistake in the settings: say

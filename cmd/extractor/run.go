@@ -48,6 +48,7 @@ type runFlags struct {
 	ocr            string
 	ocrLang        string
 	ocrDPI         int
+	queue          bool // issue 17: the run's documents go to the job queue (queue.go)
 }
 
 func (m *Main) addPipelineFlags(cmd *cobra.Command, f *runFlags) {
@@ -110,6 +111,7 @@ finished documents. The exit code is 1 when any document failed.`,
 	fl.StringVarP(&f.out, "out", "o", "", "write the results to this file instead of stdout (one line or row per input document, also after --resume)")
 	fl.StringVar(&f.format, "format", "jsonl", "jsonl, csv, or table (documents x key fields)")
 	fl.StringVar(&f.resume, "resume", "", "continue the run with this id")
+	fl.BoolVar(&f.queue, "queue", false, "record the run and queue its documents for 'extractor worker' processes on any machine (needs the database); prints the run id and returns")
 	fl.BoolVar(&f.explain, "explain", false, "print to stderr how the rules extractor reads each document: every field's candidates, their features and scores, and why the winner won")
 	return cmd
 }
@@ -134,6 +136,9 @@ type settings struct {
 	Embedding embeddingConfig `json:"embedding"`
 	Index     indexConfig     `json:"index"`
 	Search    searchConfig    `json:"search"`
+	// limiter, when set, holds the model's requests to limits shared
+	// through the database (queue.go); never recorded.
+	limiter extract.Limiter
 }
 
 func (m *Main) settings(f runFlags, cfg config) settings {
@@ -266,7 +271,7 @@ func (m *Main) newLLM(s settings, tp trace.TracerProvider) (*extract.LLM, error)
 	if lc.Strict != nil {
 		strict = *lc.Strict
 	}
-	l, err := extract.NewLLM(extract.LLMConfig{
+	l, err := extract.NewLLM(withLimiter(s.limiter, extract.LLMConfig{
 		BaseURL: lc.BaseURL, APIKey: firstNonEmpty(m.Getenv("EXTRACTOR_LLM_API_KEY"), m.Getenv("OPENAI_API_KEY")),
 		Model: lc.Model, Azure: lc.Azure, APIVersion: lc.APIVersion,
 		Temperature: lc.Temperature, Seed: lc.Seed, Strict: strict, Bounded: lc.Bounded, ToolChoice: lc.ToolChoice,
@@ -274,7 +279,7 @@ func (m *Main) newLLM(s settings, tp trace.TracerProvider) (*extract.LLM, error)
 		ContextTokens: lc.ContextTokens, RequestTimeout: lc.Timeout, Budget: lc.Budget, Retry: extract.RetryPolicy{MaxRetries: lc.MaxRetries},
 		Prices: &prices, RequestsPerMinute: lc.RequestsPerMinute, TokensPerMinute: lc.TokensPerMinute,
 		TracerProvider: tp, CaptureContent: s.Capture,
-	})
+	}))
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -360,6 +365,12 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 	}
 	if ps.store, ps.tp, err = m.openTraced(ctx, dsn, s.Search, ps.rd.SpanFile()); err != nil {
 		return nil, err
+	}
+	if ps.store != nil { // issue 17: the model's limits are shared with every worker (queue.go)
+		if s.limiter, err = sharedLimiter(ps.store, s); err != nil {
+			ps.close(context.Background())
+			return nil, err
+		}
 	}
 	ex, second, note, err := m.extractors(s, schema, ps.tp)
 	if err != nil {
@@ -534,6 +545,9 @@ func (m *Main) stateDir(flag string) string {
 }
 
 func (m *Main) runRun(ctx context.Context, args []string, f runFlags) error {
+	if f.queue {
+		return m.runQueued(ctx, args, f)
+	}
 	stateDir := m.stateDir(f.state)
 	var s settings
 	var files []string

@@ -62,6 +62,7 @@ type service struct {
 
 	mu         sync.Mutex
 	extractors map[string][2]pipeline.Extractor
+	runs       queuedRuns // issue 17: the queued runs' pipelines (queue.go)
 }
 
 type serveFlags struct {
@@ -109,7 +110,7 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 		s.close(context.Background())
 		return nil, sc, err
 	}
-	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
+	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, RunWork: s.runWork, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "queue")})
 	if err != nil {
 		s.close(context.Background())
@@ -432,8 +433,7 @@ func (s *service) Inspect(ctx context.Context, data []byte) (int, error) {
 	default:
 		return 0, fmt.Errorf("%w: the file is not a PDF, an e-invoice XML (CII, UBL) or an image (PNG, JPEG, TIFF)", server.ErrUnsupportedMedia)
 	}
-	iso := pdf.Isolation{Command: s.m.ChildCommand}
-	n, err := iso.PageCount(ctx, data, pdf.Options{MaxPages: s.maxPages, Timeout: 10 * time.Second})
+	n, err := s.m.parsers().PageCount(ctx, data, pdf.Options{MaxPages: s.maxPages, Timeout: 10 * time.Second})
 	switch {
 	case errors.Is(err, pdf.ErrTooLarge), errors.Is(err, pdf.ErrMalformed), errors.Is(err, pdf.ErrEncrypted):
 		// The parse would fail the same way: say so now, queue nothing.

@@ -29,8 +29,13 @@ import (
 // its cache and their files from the disk.
 func (m *Main) history(state string) history.History {
 	st := m.stateDir(state)
-	return history.History{Records: pipeline.LocalRecords{State: st}, Outputs: pipeline.DirCache{Dir: filepath.Join(st, "cache")},
+	h := history.History{Records: pipeline.LocalRecords{State: st}, Outputs: pipeline.DirCache{Dir: filepath.Join(st, "cache")},
 		FileHash: pipeline.FileHash}
+	if dsn := m.Getenv("EXTRACTOR_DATABASE_URL"); dsn != "" { // runs made elsewhere: queued runs, uploads (records.go)
+		h.Records = layeredRecords{local: pipeline.LocalRecords{State: st}, dsn: dsn}
+		h.Outputs = layeredOutputs{local: pipeline.DirCache{Dir: filepath.Join(st, "cache")}, dsn: dsn}
+	}
+	return h
 }
 
 // latestRun opens the run given (any unique part of its id), or the
@@ -133,6 +138,7 @@ func (m *Main) runsCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&state, "state", "", "state directory (default .extractor, env EXTRACTOR_STATE)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print each run's manifest as a JSON line")
+	cmd.AddCommand(m.runsWatchCommand(), m.runsCancelCommand())
 	return cmd
 }
 

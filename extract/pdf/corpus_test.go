@@ -25,6 +25,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("EXTRACTOR_PDF_TEST_CHILD") == "1" {
 		os.Exit(ServeChild(os.Stdin, os.Stdout))
 	}
+	if os.Getenv("EXTRACTOR_PDF_TEST_CHILD") == "crash-marker" {
+		// A child that serves requests until one holds crashMarker, then
+		// dies as a hostile file can make it die.
+		os.Exit(ServeChild(crashReader{os.Stdin}, os.Stdout))
+	}
 	if os.Getenv("EXTRACTOR_PDF_TEST_CHILD") == "hang" {
 		time.Sleep(time.Hour) // a child that never answers
 	}
@@ -111,16 +116,23 @@ func acceptable(r hostileRow, got string) bool {
 func TestHostileCorpus(t *testing.T) {
 	dir, rows := readHostile(t)
 	iso := testIsolation(t, "1")
+	// One child of a pool parses one file after the other, the hostile
+	// ones included: each gets the outcome it gets on its own.
+	pool := NewPool(PoolConfig{Command: iso.Command, Size: 1})
+	defer pool.Close()
 	const limit = 5 * time.Minute // a hang guard: the outcome, not the time, is the verdict
 	for _, r := range rows {
 		t.Run(r.ID, func(t *testing.T) {
 			path := filepath.Join(dir, r.File)
-			for _, mode := range []string{"in-process", "isolated"} {
+			for _, mode := range []string{"in-process", "isolated", "pooled"} {
 				var doc pipeline.Document
 				var err error
-				if mode == "isolated" {
+				switch mode {
+				case "isolated":
 					doc, err = iso.ParseFile(context.Background(), path, Options{Timeout: limit})
-				} else {
+				case "pooled":
+					doc, err = pool.ParseFile(context.Background(), path, Options{Timeout: limit})
+				default:
 					doc, err = ParseFile(context.Background(), path, Options{Timeout: limit})
 				}
 				if got := outcome(doc, err); !acceptable(r, got) {

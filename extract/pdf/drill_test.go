@@ -286,19 +286,29 @@ func TestMutationDrill(t *testing.T) {
 	}
 	jobs := make(chan job)
 	results := make(chan drillResult)
+	// "pooled": the mutants go through one Pool of long-lived children
+	// in this process, one after the other in each child; each must get
+	// the outcome it gets in a child of its own ("isolated").
+	t.Setenv("EXTRACTOR_PDF_TEST_CHILD", "1")
+	pool := NewPool(PoolConfig{Command: []string{exe}, Size: max(1, *drillJobs)})
+	defer pool.Close()
 	var wg sync.WaitGroup
 	for w := 0; w < max(1, *drillJobs); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
+				if j.mode == "pooled" {
+					results <- runPooledMutant(pool, sources[j.index%len(sources)], j.index)
+					continue
+				}
 				results <- runDrillMutant(exe, j.mode, sources[j.index%len(sources)], j.index)
 			}
 		}()
 	}
 	go func() {
 		for i := 0; i < *drillN; i++ {
-			for _, mode := range []string{"in-process", "isolated"} {
+			for _, mode := range drillModes {
 				jobs <- job{mode, i}
 			}
 		}
@@ -311,7 +321,7 @@ func TestMutationDrill(t *testing.T) {
 	for r := range results {
 		byMode[r.mode] = append(byMode[r.mode], r)
 		if done++; done%500 == 0 {
-			t.Logf("%d of %d done", done, 2**drillN)
+			t.Logf("%d of %d done", done, len(drillModes)**drillN)
 		}
 		switch r.kind {
 		case "panic", "fatal", "hang", "crash":
@@ -322,7 +332,7 @@ func TestMutationDrill(t *testing.T) {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	kinds := []string{"ok", "no_text", "encrypted", "malformed", "too_large", "timeout", "other", "panic", "fatal", "hang", "crash"}
 	fmt.Fprintf(tw, "mode\tmutants\t%s\tpeak RSS p50\tp99\tmax\t\n", strings.Join(kinds, "\t"))
-	for _, mode := range []string{"in-process", "isolated"} {
+	for _, mode := range drillModes {
 		rs := byMode[mode]
 		count := map[string]int{}
 		var rss []int64
@@ -347,7 +357,7 @@ func TestMutationDrill(t *testing.T) {
 	// The mutants that cost the most memory, and every timeout: what to
 	// look at next.
 	var all []drillResult
-	for _, mode := range []string{"in-process", "isolated"} {
+	for _, mode := range drillModes {
 		all = append(all, byMode[mode]...)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].maxRSS > all[j].maxRSS })
@@ -359,7 +369,48 @@ func TestMutationDrill(t *testing.T) {
 			fmt.Fprintf(&b, "timeout: %s mutant %d of %s (%s): %s\n", r.mode, r.index, filepath.Base(r.source), r.mutation, r.detail)
 		}
 	}
+	// A pooled child's outcome is the isolated child's, mutant by mutant
+	// (a timeout may land either side of the deadline on a loaded
+	// machine, so those are counted apart).
+	isolated := map[int]string{}
+	for _, r := range byMode["isolated"] {
+		isolated[r.index] = r.kind
+	}
+	differ, timeouts := 0, 0
+	for _, r := range byMode["pooled"] {
+		if k := isolated[r.index]; k != r.kind {
+			if k == "timeout" || r.kind == "timeout" {
+				timeouts++
+				continue
+			}
+			differ++
+			t.Errorf("mutant %d of %s (%s): pooled %s (%s), isolated %s", r.index, filepath.Base(r.source), r.mutation, r.kind, r.detail, k)
+		}
+	}
+	fmt.Fprintf(&b, "pooled vs isolated: %d outcomes differ, %d only by a timeout; %d children started for %d pooled parses\n",
+		differ, timeouts, pool.Starts(), len(byMode["pooled"]))
 	t.Logf("mutation drill, %d mutants, seed %d:\n%s", *drillN, *drillSeed, b.String())
+}
+
+// drillModes are the ways each mutant is parsed.
+var drillModes = []string{"in-process", "isolated", "pooled"}
+
+// runPooledMutant parses one mutant through the pool, in this process.
+func runPooledMutant(pool *Pool, source string, i int) drillResult {
+	data, _ := os.ReadFile(source)
+	mutant, what := mutate(data, *drillSeed, i)
+	res := drillResult{mode: "pooled", source: source, mutation: what, index: i}
+	ctx, cancel := context.WithTimeout(context.Background(), drillTimeout+drillGrace)
+	defer cancel()
+	_, err := pool.ParseBytes(ctx, mutant, Options{Timeout: drillTimeout})
+	res.kind = "ok"
+	switch {
+	case ctx.Err() != nil:
+		res.kind, res.detail = "hang", fmt.Sprintf("no answer %v after the %v deadline", drillGrace, drillTimeout)
+	case err != nil:
+		res.kind, res.detail = kindOf(err), err.Error()
+	}
+	return res
 }
 
 // runDrillMutant runs one mutant in a fresh worker process.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -43,6 +44,14 @@ type childRequest struct {
 	Op          string  `json:"op,omitempty"`
 	Options     Options `json:"options"`
 	MemoryLimit int64   `json:"memory_limit"`
+	// Length, when set, frames the request: exactly Length bytes follow,
+	// and the child, once it has answered, reads the next request (a
+	// Pool's long-lived child). Without it the bytes run to the end of
+	// the input and the child answers once.
+	Length *int64 `json:"length,omitempty"`
+	// RetireAbove asks a framed child to stop after answering when the
+	// memory its runtime holds from the system is above it (bytes).
+	RetireAbove int64 `json:"retire_above,omitempty"`
 }
 
 // Child operations.
@@ -57,6 +66,10 @@ type childResponse struct {
 	Pages    int               `json:"pages,omitempty"`
 	Kind     string            `json:"error_kind,omitempty"`
 	Message  string            `json:"error,omitempty"`
+	// Retire: a framed child stops after this answer (the parse failed
+	// in a way that may leave the process unfit for another, or its
+	// memory grew past RetireAbove); the pool starts a new one.
+	Retire bool `json:"retire,omitempty"`
 }
 
 // Error kinds on the wire, mapped back to sentinels by the parent.
@@ -210,50 +223,99 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// ServeChild is the child side of Isolation: it reads one request and the
-// PDF bytes from r, parses, and writes the response to w. It returns the
-// process exit code.
+// ServeChild is the child side of Isolation and Pool: it reads a request
+// and the PDF bytes from r, parses, and writes the response to w; a
+// framed request (a Pool's) is followed by the next, until r ends or the
+// child retires. It returns the process exit code.
 func ServeChild(r io.Reader, w io.Writer) int {
 	br := bufio.NewReader(r)
-	line, err := br.ReadBytes('\n')
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pdf child: reading request:", err)
-		return 2
+	for n := 0; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if err == io.EOF && n > 0 && len(line) == 0 {
+			return 0 // the pool is done with this child
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pdf child: reading request:", err)
+			return 2
+		}
+		var req childRequest
+		if err := json.Unmarshal(line, &req); err != nil {
+			fmt.Fprintln(os.Stderr, "pdf child: bad request:", err)
+			return 2
+		}
+		if n == 0 {
+			if req.Length != nil {
+				// A pool's child parses one file at a time: one processor
+				// spares the machine the runtime's idle spinning and
+				// parallel collection across many children.
+				runtime.GOMAXPROCS(1)
+				debug.SetGCPercent(400)
+			}
+			if req.MemoryLimit > 0 {
+				limitMemory(req.MemoryLimit)
+			}
+			// No parse needs a deep stack (every recursion of ours is
+			// bounded); a runaway one in the library dies at this limit in
+			// milliseconds rather than after growing a gigabyte of stack.
+			debug.SetMaxStack(ChildMaxStack)
+		}
+		max := req.Options.withDefaults().MaxBytes
+		var data []byte
+		if req.Length != nil {
+			if *req.Length < 0 || *req.Length > max+1 {
+				fmt.Fprintf(os.Stderr, "pdf child: a request of %d bytes\n", *req.Length)
+				return 2
+			}
+			data = make([]byte, *req.Length)
+			_, err = io.ReadFull(br, data)
+		} else {
+			data, err = io.ReadAll(io.LimitReader(br, max+1))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pdf child: reading pdf:", err)
+			return 2
+		}
+		var resp childResponse
+		var perr error
+		switch req.Op {
+		case opParse:
+			resp.Document, perr = ParseBytes(context.Background(), data, req.Options)
+		case opCount:
+			resp.Pages, perr = PageCount(context.Background(), data, req.Options)
+		default:
+			fmt.Fprintf(os.Stderr, "pdf child: unknown op %q\n", req.Op)
+			return 2
+		}
+		if perr != nil {
+			resp.Kind, resp.Message = kindOf(perr), perr.Error()
+		}
+		framed := req.Length != nil
+		if framed {
+			resp.Retire = retire(resp.Kind, req.RetireAbove)
+		}
+		if err := json.NewEncoder(w).Encode(resp); err != nil {
+			fmt.Fprintln(os.Stderr, "pdf child: writing response:", err)
+			return 2
+		}
+		if !framed || resp.Retire {
+			return 0
+		}
 	}
-	var req childRequest
-	if err := json.Unmarshal(line, &req); err != nil {
-		fmt.Fprintln(os.Stderr, "pdf child: bad request:", err)
-		return 2
+}
+
+// retire decides whether a framed child stops after a request: after any
+// failure but the ordinary ones (encrypted, no text), as a recovered
+// panic or an abandoned parse may leave the process unfit for the next
+// file, or when its runtime holds more memory than above: a later file
+// must find the memory cap as a fresh child would.
+func retire(kind string, above int64) bool {
+	if kind != "" && kind != "encrypted" && kind != "no_text" {
+		return true
 	}
-	if req.MemoryLimit > 0 {
-		limitMemory(req.MemoryLimit)
+	if above <= 0 {
+		return false
 	}
-	// No parse needs a deep stack (every recursion of ours is bounded);
-	// a runaway one in the library dies at this limit in milliseconds
-	// rather than after growing a gigabyte of stack.
-	debug.SetMaxStack(ChildMaxStack)
-	data, err := io.ReadAll(io.LimitReader(br, req.Options.withDefaults().MaxBytes+1))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pdf child: reading pdf:", err)
-		return 2
-	}
-	var resp childResponse
-	var perr error
-	switch req.Op {
-	case opParse:
-		resp.Document, perr = ParseBytes(context.Background(), data, req.Options)
-	case opCount:
-		resp.Pages, perr = PageCount(context.Background(), data, req.Options)
-	default:
-		fmt.Fprintf(os.Stderr, "pdf child: unknown op %q\n", req.Op)
-		return 2
-	}
-	if perr != nil {
-		resp.Kind, resp.Message = kindOf(perr), perr.Error()
-	}
-	if err := json.NewEncoder(w).Encode(resp); err != nil {
-		fmt.Fprintln(os.Stderr, "pdf child: writing response:", err)
-		return 2
-	}
-	return 0
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.Sys) > above
 }

@@ -39,6 +39,30 @@ type Policy struct {
 	InitialInterval time.Duration // first wait (default 1s)
 	MaxInterval     time.Duration // longest wait between tries (default 30s)
 	MaxElapsed      time.Duration // give up after this long in all (default 2m)
+	// Gate, when set, admits every try (the first and each retry) under
+	// limits shared with other senders, and hears of the waits a
+	// provider asks for (429 or 503 with Retry-After), so that every
+	// sender holds back, not only this one.
+	Gate Gate
+}
+
+// Gate admits requests to a provider whose limits are shared by many
+// senders (goroutines, processes, machines).
+type Gate interface {
+	// Wait blocks until a request of tokens tokens (WithTokens; 0 when
+	// not said) may be sent.
+	Wait(ctx context.Context, tokens int) error
+	// Pause holds every sender back for d.
+	Pause(ctx context.Context, d time.Duration) error
+}
+
+type tokensKey struct{}
+
+// WithTokens returns a context in which requests count as tokens tokens
+// for the Gate: what the provider will count (the prompt and the answer's
+// cap).
+func WithTokens(ctx context.Context, tokens int) context.Context {
+	return context.WithValue(ctx, tokensKey{}, tokens)
 }
 
 func (p Policy) withDefaults() Policy {
@@ -114,8 +138,14 @@ func (d *Doer) Do(req *http.Request) (*http.Response, error) {
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	tries := 0
 	var last *http.Response
+	tokens, _ := ctx.Value(tokensKey{}).(int)
 	op := func() (*http.Response, error) {
 		tries++
+		if p.Gate != nil {
+			if err := p.Gate.Wait(ctx, tokens); err != nil {
+				return nil, backoff.Permanent(err)
+			}
+		}
 		if tries > 1 && counter != nil {
 			*counter++
 		}
@@ -147,6 +177,12 @@ func (d *Doer) Do(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		last = resp
 		if wait, ok := RetryAfter(resp.Header, time.Now()); ok {
+			if p.Gate != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+				// Every sender waits, not only this one: the next
+				// tries of all of them would be refused too. A gate
+				// that cannot be told does not stop this retry.
+				_ = p.Gate.Pause(ctx, min(wait, p.MaxElapsed))
+			}
 			return nil, &backoff.RetryAfterError{Duration: min(wait, p.MaxElapsed)}
 		}
 		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)

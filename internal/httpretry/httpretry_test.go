@@ -214,3 +214,84 @@ func TestNewClientPoolsConnections(t *testing.T) {
 		t.Error("NewClient must not share (and so change) http.DefaultTransport")
 	}
 }
+
+// gate records what a Doer asks of it.
+type gate struct {
+	mu     sync.Mutex
+	waits  []int
+	pauses []time.Duration
+	err    error
+}
+
+func (g *gate) Wait(ctx context.Context, tokens int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.waits = append(g.waits, tokens)
+	return g.err
+}
+
+func (g *gate) Pause(ctx context.Context, d time.Duration) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pauses = append(g.pauses, d)
+	return nil
+}
+
+// A gate admits every try, retries included, with the request's tokens,
+// and hears every wait a provider asks for with 429 or 503 (not other
+// statuses, and not without Retry-After); a gate that refuses ends the
+// request before anything is sent.
+func TestDoerGate(t *testing.T) {
+	tests := []struct {
+		name       string
+		handlers   []http.HandlerFunc
+		refuse     error
+		wantWaits  []int
+		wantPauses []time.Duration
+		wantReqs   int
+	}{
+		{"one try", []http.HandlerFunc{status(200)}, nil, []int{700}, nil, 1},
+		{"429 with Retry-After pauses everyone", []http.HandlerFunc{status(429, "Retry-After-Ms", "30"), status(200)}, nil,
+			[]int{700, 700}, []time.Duration{30 * time.Millisecond}, 2},
+		{"503 with Retry-After too", []http.HandlerFunc{status(503, "Retry-After", "0.02"), status(200)}, nil,
+			[]int{700, 700}, []time.Duration{20 * time.Millisecond}, 2},
+		{"429 without Retry-After", []http.HandlerFunc{status(429), status(200)}, nil, []int{700, 700}, nil, 2},
+		{"500 with Retry-After", []http.HandlerFunc{status(500, "Retry-After", "0.01"), status(200)}, nil, []int{700, 700}, nil, 2},
+		{"refused", []http.HandlerFunc{status(200)}, context.DeadlineExceeded, []int{700}, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &script{handlers: tt.handlers}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			g := &gate{err: tt.refuse}
+			p := fast
+			p.Gate = g
+			d := NewDoer(nil, p)
+			req, _ := http.NewRequestWithContext(WithTokens(context.Background(), 700), "POST", srv.URL, strings.NewReader("body"))
+			resp, err := d.Do(req)
+			if tt.refuse != nil {
+				if !errors.Is(err, tt.refuse) {
+					t.Errorf("refused: %v", err)
+				}
+			} else if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%v %v", resp, err)
+			}
+			if len(s.requests()) != tt.wantReqs || !slicesEqual(g.waits, tt.wantWaits) || !slicesEqual(g.pauses, tt.wantPauses) {
+				t.Errorf("%d requests, waits %v, pauses %v; want %d, %v, %v", len(s.requests()), g.waits, g.pauses, tt.wantReqs, tt.wantWaits, tt.wantPauses)
+			}
+		})
+	}
+}
+
+func slicesEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
