@@ -226,6 +226,7 @@ func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 	if w.q.cfg.Work == nil {
 		return errors.New("this process has no work function")
 	}
+	ctx = context.WithValue(ctx, jobKey{}, JobRef{ID: job.ID, Attempt: job.Attempt, MaxAttempts: job.MaxAttempts})
 	out, err := w.q.cfg.Work(ctx, job.Args, job.Attempt)
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) && !errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 		// The worker is stopping hard (a second signal): the job did not
@@ -239,6 +240,24 @@ func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 		}
 	}
 	return err
+}
+
+// JobRef names the job a Work function is doing.
+type JobRef struct {
+	ID          int64
+	Attempt     int
+	MaxAttempts int
+}
+
+// Last reports whether a failure of this attempt is the job's last.
+func (j JobRef) Last() bool { return j.Attempt >= j.MaxAttempts }
+
+type jobKey struct{}
+
+// JobOf returns the job a Work function's context is doing.
+func JobOf(ctx context.Context) (JobRef, bool) {
+	j, ok := ctx.Value(jobKey{}).(JobRef)
+	return j, ok
 }
 
 // NewQueue returns the job queue on pool. Start it to work jobs.
