@@ -159,11 +159,13 @@ type Decision struct {
 	// Version is the document's version the decision made.
 	Version int `json:"version"`
 	// Decision is DecisionApproved or DecisionRejected.
-	Decision string    `json:"decision"`
-	Reason   string    `json:"reason,omitempty"`
-	By       string    `json:"by"`
-	KeyID    string    `json:"key_id"`
-	At       time.Time `json:"at"`
+	Decision string `json:"decision"`
+	// Schema is the name of the document's schema.
+	Schema string    `json:"schema"`
+	Reason string    `json:"reason,omitempty"`
+	By     string    `json:"by"`
+	KeyID  string    `json:"key_id"`
+	At     time.Time `json:"at"`
 	// QueuedAt is when the document entered the review queue (or, for
 	// one that never needed review, when its first result was kept).
 	QueuedAt time.Time `json:"queued_at"`

@@ -173,12 +173,9 @@ type ReviewDocument struct {
 	// Values are the current values.
 	Values      pipeline.Extraction `json:"values"`
 	Corrections int                 `json:"corrections"`
-	// Skipped counts the corrections that no longer apply to the latest
-	// extraction (their element is gone).
-	Skipped   int        `json:"skipped,omitempty"`
-	QueuedAt  *time.Time `json:"queued_at"`
-	ResultAt  time.Time  `json:"result_at"`
-	DecidedAt *time.Time `json:"decided_at"`
+	QueuedAt    *time.Time          `json:"queued_at"`
+	ResultAt    time.Time           `json:"result_at"`
+	DecidedAt   *time.Time          `json:"decided_at"`
 	// Decision is the latest decision, if any.
 	Decision *pipeline.Decision `json:"decision,omitempty"`
 }
