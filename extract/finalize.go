@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -148,6 +149,62 @@ func hasOCRUncertain(s pipeline.Schema, x *pipeline.Extraction) bool {
 		}
 	}
 	return false
+}
+
+// Recheck runs the checks across fields again (net + tax = total, line
+// amounts adding up to the net, the due date not before the issue date)
+// on values people corrected, replacing what those checks said before.
+// The values themselves were checked one by one when they were corrected
+// (CheckValue).
+func Recheck(x *pipeline.Extraction) {
+	kept := make([]pipeline.Issue, 0, len(x.Issues))
+	for _, is := range x.Issues {
+		if is.Code != pipeline.IssueArithmetic && is.Code != pipeline.IssueDateOrder {
+			kept = append(kept, is)
+		}
+	}
+	x.Issues = kept
+	businessChecks(x)
+	sort.SliceStable(x.Issues, func(i, j int) bool { return x.Issues[i].Field < x.Issues[j].Field })
+}
+
+// CheckValue checks a value a person gives a field, with the code that
+// checks an extractor's readings: raw is normalized by the field's type
+// and must match its pattern; with evidence (a page and a quote), the
+// quote must be on the document (on that page, or the page is corrected)
+// and hold the value in some printed form.
+// It returns the field (Value normalized, Raw as given, the evidence,
+// Grounded) or an error saying what is wrong. Without evidence the value
+// is marked as typed by a person (pipeline.OriginReview): nothing to
+// ground. The empty raw value clears the field.
+func CheckValue(doc pipeline.Document, spec pipeline.FieldSpec, raw string, ev pipeline.Evidence) (pipeline.Field, error) {
+	f := pipeline.Field{Raw: strings.TrimSpace(raw), Evidence: ev}
+	if f.Raw == "" {
+		return pipeline.Field{}, nil
+	}
+	value, currency, err := Normalize(spec, f.Raw)
+	if err == nil && spec.Pattern != "" && !regexp.MustCompile(spec.Pattern).MatchString(value) {
+		err = fmt.Errorf("%q does not match the pattern %s", value, spec.Pattern)
+	}
+	if err != nil {
+		return f, err
+	}
+	f.Value, f.Currency = value, currency
+	if ev.Page == 0 && ev.Quote == "" {
+		f.Evidence = pipeline.Evidence{Origin: pipeline.OriginReview}
+		return f, nil
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(ev.Quote)); n < minQuote {
+		return f, fmt.Errorf("quote %q is too short to tie the value to the page (at least %d characters)", ev.Quote, minQuote)
+	}
+	g := Ground(doc, spec, f.Value, ev)
+	if !g.OK {
+		return f, errors.New(g.Reason)
+	}
+	f.Page = g.Page // the quote may be on another page than the one cited
+	f.Grounded = true
+	f.Signals.Grounded, f.Signals.Valid = 1, 1
+	return f, nil
 }
 
 // minQuote is the shortest quote, in characters, that can ground a value.

@@ -204,3 +204,98 @@ func TestFinalizeConfidenceUsesASecondOpinion(t *testing.T) {
 		t.Errorf("issues = %v", got)
 	}
 }
+
+func TestCheckValue(t *testing.T) {
+	doc := page1(
+		"ACME GmbH, Hauptstraße 1, Berlin",
+		"Rechnung Nr. RE-1  Datum: 05.03.2024  Fällig: 04.04.2024",
+		"Netto 100,00 €   MwSt. 19,00 €   Gesamt 119,00 €",
+	)
+	doc.Pages = append(doc.Pages, pipeline.Page{Number: 2, Status: pipeline.PageText, Lines: []pipeline.Line{{Text: "IBAN DE89 3704 0044 0532 0130 00"}}})
+	money := pipeline.FieldSpec{Name: "total_amount", Type: pipeline.TypeMoney}
+	date := pipeline.FieldSpec{Name: "issue_date", Type: pipeline.TypeDate}
+	iban := pipeline.FieldSpec{Name: "iban", Type: pipeline.TypeIBAN}
+	po := pipeline.FieldSpec{Name: "po_number", Type: pipeline.TypeString, Pattern: `^PO-\d+$`}
+	ev := func(page int, quote string) pipeline.Evidence { return pipeline.Evidence{Page: page, Quote: quote} }
+	for _, tt := range []struct {
+		name    string
+		spec    pipeline.FieldSpec
+		raw     string
+		ev      pipeline.Evidence
+		want    pipeline.Field
+		wantErr string
+	}{
+		{"typed, normalized like a reading", money, "1.234,50 €", pipeline.Evidence{},
+			pipeline.Field{Value: "1234.50", Raw: "1.234,50 €", Currency: "EUR", Evidence: pipeline.Evidence{Origin: pipeline.OriginReview}}, ""},
+		{"typed date", date, "5 March 2024", pipeline.Evidence{},
+			pipeline.Field{Value: "2024-03-05", Raw: "5 March 2024", Evidence: pipeline.Evidence{Origin: pipeline.OriginReview}}, ""},
+		{"picked on the page: grounded", money, "119,00", ev(1, "Gesamt 119,00 €"),
+			pipeline.Field{Value: "119.00", Raw: "119,00", Evidence: ev(1, "Gesamt 119,00 €"), Grounded: true,
+				Signals: pipeline.Signals{Grounded: 1, Valid: 1}}, ""},
+		{"the page is corrected when the quote is on another", iban, "DE89370400440532013000", ev(1, "IBAN DE89 3704 0044 0532 0130 00"),
+			pipeline.Field{Value: "DE89370400440532013000", Raw: "DE89370400440532013000", Evidence: ev(2, "IBAN DE89 3704 0044 0532 0130 00"),
+				Grounded: true, Signals: pipeline.Signals{Grounded: 1, Valid: 1}}, ""},
+		{"cleared", money, "  ", ev(1, "Gesamt 119,00 €"), pipeline.Field{}, ""},
+		{"not an amount", money, "about twelve", pipeline.Evidence{}, pipeline.Field{}, "amount"},
+		{"not a date", date, "31.02.2024", pipeline.Evidence{}, pipeline.Field{}, "date"},
+		{"bad checksum", iban, "DE00370400440532013000", pipeline.Evidence{}, pipeline.Field{}, "checksum"},
+		{"against the pattern", po, "12345", pipeline.Evidence{}, pipeline.Field{}, "pattern"},
+		{"a quote that does not hold the value", money, "219,00", ev(1, "Gesamt 119,00 €"), pipeline.Field{}, "does not contain"},
+		{"a quote not on the document", money, "119,00", ev(1, "Total due 119,00"), pipeline.Field{}, "not found"},
+		{"a quote too short", money, "119", ev(1, "119"), pipeline.Field{}, "too short"},
+		{"a page out of range", money, "119,00", ev(7, "Gesamt 119,00 €"), pipeline.Field{}, "out of range"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CheckValue(doc, tt.spec, tt.raw, tt.ev)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("CheckValue(%q) = %+v, %v; want an error about %q", tt.raw, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("CheckValue(%q): %v", tt.raw, err)
+			}
+			if got != tt.want {
+				t.Errorf("CheckValue(%q) =\n %+v\nwant\n %+v", tt.raw, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecheck(t *testing.T) {
+	val := func(v string) pipeline.Field { return pipeline.Field{Value: v, Raw: v} }
+	for _, tt := range []struct {
+		name   string
+		fields map[string]pipeline.Field
+		issues []pipeline.Issue
+		want   []string
+	}{
+		{"a corrected total clears the arithmetic issue",
+			map[string]pipeline.Field{"net_amount": val("100.00"), "tax_amount": val("19.00"), "total_amount": val("119.00")},
+			[]pipeline.Issue{{Field: "total_amount", Code: pipeline.IssueArithmetic, Severity: pipeline.SeverityFail},
+				{Field: "iban", Code: pipeline.IssueInvalid, Severity: pipeline.SeverityFail}},
+			[]string{"iban:invalid"}},
+		{"a wrong correction raises it",
+			map[string]pipeline.Field{"net_amount": val("100.00"), "tax_amount": val("19.00"), "total_amount": val("120.00")},
+			nil, []string{"total_amount:arithmetic"}},
+		{"dates corrected into order",
+			map[string]pipeline.Field{"issue_date": val("2024-03-05"), "due_date": val("2024-04-04")},
+			[]pipeline.Issue{{Field: "due_date", Code: pipeline.IssueDateOrder, Severity: pipeline.SeverityFail}}, nil},
+		{"dates corrected out of order",
+			map[string]pipeline.Field{"issue_date": val("2024-05-05"), "due_date": val("2024-04-04")},
+			nil, []string{"due_date:date_order"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			x := pipeline.Extraction{Fields: tt.fields, Issues: tt.issues}
+			Recheck(&x)
+			var got []string
+			for _, is := range x.Issues {
+				got = append(got, is.Field+":"+is.Code)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("issues %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -36,10 +36,11 @@ type apiFakes struct {
 	pagesErr  error
 	notReady  error
 	submitted []Options
+	*reviewFakes
 }
 
 func newAPIFakes() *apiFakes {
-	return &apiFakes{jobs: map[int64]Job{}, idem: map[string]int64{}, idemHash: map[string]string{}, pages: 1}
+	return &apiFakes{jobs: map[int64]Job{}, idem: map[string]int64{}, idemHash: map[string]string{}, pages: 1, reviewFakes: newReviewFakes()}
 }
 
 const goodKey = "exk_abcdefgh_secret"
@@ -126,7 +127,7 @@ func newAPIServer(t *testing.T, f *apiFakes, edit func(*Config)) (*Server, *sdkt
 	t.Helper()
 	tp := sdktrace.NewTracerProvider()
 	cfg := Config{Auth: f, Extractor: f, Jobs: f, Catalog: f, Ready: f, Inspect: f, TracerProvider: tp, Registry: prometheus.NewRegistry(),
-		MaxBodyBytes: 1 << 20, MaxPages: 10}
+		MaxBodyBytes: 1 << 20, MaxPages: 10, Queue: f, Corrections: f, Records: f, Webhooks: f}
 	if edit != nil {
 		edit(&cfg)
 	}

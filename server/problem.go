@@ -48,6 +48,11 @@ var (
 	ErrUnavailable = pipeline.Kind("service unavailable", pipeline.ErrUnavailable)
 	// ErrTimeout: the request's deadline passed.
 	ErrTimeout = errors.New("request deadline exceeded")
+	// ErrPreconditionFailed: the If-Match of a change does not name the
+	// document's current version (someone changed it since it was read).
+	ErrPreconditionFailed = pipeline.Kind("the document changed since it was read", pipeline.ErrConflict)
+	// ErrPreconditionRequired: a change without If-Match.
+	ErrPreconditionRequired = errors.New("If-Match required")
 )
 
 // kinds is the one table from error kinds to HTTP: status, the problem
@@ -68,6 +73,8 @@ var kinds = []struct {
 	{ErrRateLimited, http.StatusTooManyRequests, "rate-limited"},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{ErrTimeout, http.StatusGatewayTimeout, "timeout"},
+	{ErrPreconditionFailed, http.StatusPreconditionFailed, "precondition-failed"},
+	{ErrPreconditionRequired, http.StatusPreconditionRequired, "precondition-required"},
 	// The kinds any layer may return, after the server's own.
 	{pipeline.ErrInvalid, http.StatusUnprocessableEntity, "unprocessable"},
 	{pipeline.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},

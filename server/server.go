@@ -203,6 +203,12 @@ type Config struct {
 	// Review, when set, serves the web pages (under /ui/, and / redirects
 	// there).
 	Review Review
+	// The review loop's API, each served when set: the queue, corrections
+	// and decisions, history, exports and metrics, webhooks.
+	Queue       ReviewQueue
+	Corrections Corrections
+	Records     ReviewRecords
+	Webhooks    Webhooks
 
 	// MaxBodyBytes bounds a request body (default 20 MiB).
 	MaxBodyBytes int64
@@ -311,10 +317,13 @@ func (s *Server) apiRoutes() []route {
 	}
 }
 
+// allRoutes are the API's routes and the review loop's that are wired.
+func (s *Server) allRoutes() []route { return append(s.apiRoutes(), s.reviewRoutes()...) }
+
 // Routes lists the API's routes ("METHOD /path"), for the OpenAPI check.
 func (s *Server) Routes() []string {
 	var out []string
-	for _, rt := range s.apiRoutes() {
+	for _, rt := range s.allRoutes() {
 		out = append(out, rt.pattern)
 	}
 	return append(out, "GET /metrics")
@@ -322,7 +331,7 @@ func (s *Server) Routes() []string {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range s.apiRoutes() {
+	for _, rt := range s.allRoutes() {
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	mux.Handle("GET /metrics", s.instrument("GET /metrics", promHandler(s.cfg.Registry)))

@@ -128,7 +128,27 @@ type QueueConfig struct {
 	// came (default 1s).
 	PollInterval time.Duration
 	Logger       *slog.Logger
+
+	// Deliver posts an event to a webhook (signed); an error is a failed
+	// attempt, retried with backoff until WebhookAttempts. The queue
+	// records every attempt (Deliveries). statusCode is the receiver's
+	// answer (0 for none).
+	Deliver func(ctx context.Context, w Webhook, e Event, attempt int) (statusCode int, err error)
+	// WebhookAttempts bounds a delivery's attempts (default 8);
+	// WebhookRetryBase is the first retry's delay, doubled at each retry,
+	// at most an hour (default 30s: the eighth attempt comes about an hour
+	// after the first); WebhookTimeout bounds an attempt (default 30s);
+	// WebhookWorkers is how many deliveries this process makes at once
+	// (default 2), in a queue of their own so they never wait behind
+	// extractions.
+	WebhookAttempts  int
+	WebhookRetryBase time.Duration
+	WebhookTimeout   time.Duration
+	WebhookWorkers   int
 }
+
+// webhookQueue is the River queue of webhook deliveries.
+const webhookQueue = "webhooks"
 
 // RescueMargin is how long after its attempt's deadline a job still
 // running is taken for one whose worker died. River's rescuer looks every
@@ -158,10 +178,61 @@ type extractWorker struct {
 
 func (w *extractWorker) Timeout(*river.Job[ExtractArgs]) time.Duration { return w.q.cfg.JobTimeout }
 
+type webhookWorker struct {
+	river.WorkerDefaults[WebhookArgs]
+	q *Queue
+}
+
+func (w *webhookWorker) Timeout(*river.Job[WebhookArgs]) time.Duration {
+	return w.q.cfg.WebhookTimeout + 5*time.Second
+}
+
+func (w *webhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
+	d := time.Duration(float64(w.q.cfg.WebhookRetryBase) * math.Pow(2, float64(max(job.Attempt-1, 0))))
+	return time.Now().Add(min(d, time.Hour))
+}
+
+// Work delivers an event to a webhook and records the attempt. A webhook
+// deleted since is not delivered to.
+func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) error {
+	st := &Store{pool: w.q.pool, cfg: Config{}.withDefaults()}
+	hook, err := st.Webhook(ctx, job.Args.Webhook)
+	if errors.Is(err, ErrNotFound) || err == nil && hook.Deleted != nil {
+		return river.JobCancel(fmt.Errorf("webhook %d was deleted", job.Args.Webhook))
+	}
+	if err != nil {
+		return err
+	}
+	ev, err := st.event(ctx, job.Args.Event)
+	if errors.Is(err, ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if w.q.cfg.Deliver == nil {
+		return errors.New("this process cannot deliver webhooks")
+	}
+	dctx, cancel := context.WithTimeout(ctx, w.q.cfg.WebhookTimeout)
+	start := time.Now()
+	code, derr := w.q.cfg.Deliver(dctx, hook, ev, job.Attempt)
+	cancel()
+	d := Delivery{WebhookID: hook.ID, EventID: ev.ID, JobID: job.ID, Attempt: job.Attempt, StatusCode: code, Delivered: derr == nil,
+		DurationMS: float64(time.Since(start).Microseconds()) / 1000}
+	if derr != nil {
+		d.Error = derr.Error()
+	}
+	if err := st.recordDelivery(context.WithoutCancel(ctx), d); err != nil {
+		return errors.Join(derr, fmt.Errorf("store: recording a delivery: %w", err))
+	}
+	return derr
+}
+
 func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) error {
 	if w.q.cfg.Work == nil {
 		return errors.New("this process has no work function")
 	}
+	ctx = context.WithValue(ctx, jobKey{}, JobRef{ID: job.ID, Attempt: job.Attempt, MaxAttempts: job.MaxAttempts})
 	out, err := w.q.cfg.Work(ctx, job.Args, job.Attempt)
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) && !errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 		// The worker is stopping hard (a second signal): the job did not
@@ -175,6 +246,24 @@ func (w *extractWorker) Work(ctx context.Context, job *river.Job[ExtractArgs]) e
 		}
 	}
 	return err
+}
+
+// JobRef names the job a Work function is doing.
+type JobRef struct {
+	ID          int64
+	Attempt     int
+	MaxAttempts int
+}
+
+// Last reports whether a failure of this attempt is the job's last.
+func (j JobRef) Last() bool { return j.Attempt >= j.MaxAttempts }
+
+type jobKey struct{}
+
+// JobOf returns the job a Work function's context is doing.
+func JobOf(ctx context.Context) (JobRef, bool) {
+	j, ok := ctx.Value(jobKey{}).(JobRef)
+	return j, ok
 }
 
 // NewQueue returns the job queue on pool. Start it to work jobs.
@@ -194,10 +283,23 @@ func NewQueue(pool *pgxpool.Pool, cfg QueueConfig) (*Queue, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.WebhookAttempts <= 0 {
+		cfg.WebhookAttempts = 8
+	}
+	if cfg.WebhookRetryBase <= 0 {
+		cfg.WebhookRetryBase = 30 * time.Second
+	}
+	if cfg.WebhookTimeout <= 0 {
+		cfg.WebhookTimeout = 30 * time.Second
+	}
+	if cfg.WebhookWorkers <= 0 {
+		cfg.WebhookWorkers = 2
+	}
 	q := &Queue{pool: pool, cfg: cfg}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &extractWorker{q: q})
 	river.AddWorker(workers, &runDocumentWorker{q: q})
+	river.AddWorker(workers, &webhookWorker{q: q})
 	// A job whose worker died (no graceful stop) is rescued, back to the
 	// queue, once its attempt's deadline has surely passed: a live worker
 	// has cancelled it by then and recorded the failure itself.
@@ -205,7 +307,8 @@ func NewQueue(pool *pgxpool.Pool, cfg QueueConfig) (*Queue, error) {
 		RescueStuckJobsAfter: cfg.JobTimeout + RescueMargin,
 		RetryPolicy:          backoff{cfg.RetryBase}, FetchPollInterval: cfg.PollInterval, FetchCooldown: min(cfg.PollInterval, 100*time.Millisecond)}
 	if cfg.Workers > 0 {
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}, RunQueueName: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}, RunQueueName: {MaxWorkers: cfg.Workers},
+			webhookQueue: {MaxWorkers: cfg.WebhookWorkers}}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {

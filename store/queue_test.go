@@ -18,6 +18,9 @@ func TestQueue(t *testing.T) {
 	q, err := NewQueue(s.Pool(), QueueConfig{Workers: 2, MaxAttempts: 2, RetryBase: 10 * time.Millisecond, PollInterval: 50 * time.Millisecond,
 		Work: func(ctx context.Context, args ExtractArgs, attempt int) (json.RawMessage, error) {
 			calls.Add(1)
+			if j, ok := JobOf(ctx); !ok || j.ID == 0 || j.Attempt != attempt || j.MaxAttempts != 2 || j.Last() != (attempt == 2) {
+				t.Errorf("JobOf = %+v, %v at attempt %d", j, ok, attempt)
+			}
 			switch {
 			case args.Name == "broken":
 				return nil, errors.New("the model is down")

@@ -359,7 +359,10 @@ type ResultRow struct {
 }
 
 // SaveResult keeps a result line (one line of 'extractor run'): saving the
-// same run's document again replaces it.
+// same run's document again replaces it. A finished line (ok or failed)
+// also becomes the document's review state in the same transaction (see
+// saveReviewState): its reasons for review, its latest extraction, and a
+// new version when the extraction changed.
 func (s *Store) SaveResult(ctx context.Context, head pipeline.ResultLine) error {
 	if head.RunID == "" || head.Status == "" {
 		return invalid("result line without run_id or status")
@@ -369,11 +372,18 @@ func (s *Store) SaveResult(ctx context.Context, head pipeline.ResultLine) error 
 		return invalid("result line: %v", err)
 	}
 	doc := head.Key()
-	_, err = s.pool.Exec(ctx, `INSERT INTO results (run_id, document_id, file, status, duration_ms, cost_usd, trace_id, line)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO results (run_id, document_id, file, status, duration_ms, cost_usd, trace_id, line)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (run_id, document_id) DO UPDATE SET file = excluded.file, status = excluded.status,
     duration_ms = excluded.duration_ms, cost_usd = excluded.cost_usd, trace_id = excluded.trace_id, line = excluded.line`,
 		head.RunID, doc, head.File, head.Status, head.DurationMS, head.Usage.CostUSD, head.TraceID, line)
+	if head.Done() {
+		if err := queueReviewState(b, head); err != nil {
+			return err
+		}
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 	if err != nil {
 		return fmt.Errorf("store: saving the result of %s: %w", short(doc), err)
 	}

@@ -8,7 +8,8 @@ import (
 )
 
 // Tables are the store's tables, in the order Stats lists them.
-var Tables = []string{"documents", "pages", "chunks", "embeddings", "extractions", "runs", "step_records", "spans", "step_cache", "api_keys", "idempotency_keys", "uploads", "results", "queued_runs", "queued_inputs", "queued_documents", "calls", "rate_limits"}
+var Tables = []string{"documents", "pages", "chunks", "embeddings", "extractions", "runs", "step_records", "spans", "step_cache", "api_keys", "idempotency_keys", "uploads", "results", "queued_runs", "queued_inputs", "queued_documents", "calls", "rate_limits",
+	"review_documents", "corrections", "review_decisions", "webhooks", "webhook_events", "webhook_deliveries"}
 
 // ModelStats counts one embedding model's vectors and says whether its
 // HNSW index exists.

@@ -183,6 +183,7 @@ pgvector, evaluates outputs against labelled data and traces every step.`,
 	})
 	root.AddCommand(m.parseCommand(), m.runCommand(), m.evalCommand(), m.synthCommand(),
 		m.runsCommand(), m.tracesCommand(), m.lineageCommand(), m.diffCommand(),
-		m.dbCommand(), m.searchCommand(), m.askCommand(), m.serveCommand(), m.workerCommand(), m.keysCommand(), m.fitCommand(), m.exportCommand())
+		m.dbCommand(), m.searchCommand(), m.askCommand(), m.serveCommand(), m.workerCommand(), m.keysCommand(), m.fitCommand(),
+		m.exportCommand(), m.datasetCommand(), m.metricsCommand())
 	return root
 }

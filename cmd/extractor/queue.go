@@ -524,24 +524,53 @@ func (m *Main) runsCancelCommand() *cobra.Command {
 }
 
 func (m *Main) exportCommand() *cobra.Command {
-	var configPath, format, state string
+	var configPath, format, state, since, schema, out string
+	var approved bool
 	cmd := &cobra.Command{
-		Use:   "export RUN_ID",
-		Short: "Write a run's results in input order (jsonl or csv) to stdout",
-		Long: `Write a run's result lines, one per input in input order, as JSON lines or CSV:
-a queued run's from the database; any other run's from the state directory, or
-from the database when the run is not there.`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+		Use:   "export RUN_ID | export --approved",
+		Short: "Write a run's results in input order, or the approved documents' values (jsonl or csv)",
+		Long: `export RUN_ID writes a run's result lines, one per input in input order, as JSON
+lines or CSV: a queued run's from the database; any other run's from the state
+directory, or from the database when the run is not there.
+
+export --approved writes every approved document (each by its latest decision)
+as one row, with the values it was approved with: its latest extraction and the
+corrections people made, in order, for an ERP import. CSV has the columns
+document_id, file, schema, version, approved_at, approved_by and then every
+field of the schema (a list, such as line_items, is one cell of JSON); JSON
+lines have the same keys, the fields under "values". The same as
+GET /v1/exports/approved.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if approved {
+				if len(args) > 0 {
+					return usageError{errors.New("--approved exports across runs: give no RUN_ID")}
+				}
+				return m.runExportApproved(cmd.Context(), configPath, since, schema, format, out)
+			}
+			if len(args) != 1 {
+				return usageError{errors.New("give a RUN_ID, or --approved")}
+			}
+			if since != "" || schema != "" || out != "" {
+				return usageError{errors.New("--since, --schema and --out go with --approved")}
+			}
+			if format == "" {
+				format = "jsonl"
+			}
 			if format != "jsonl" && format != "csv" {
 				return usageError{fmt.Errorf("-o %q: want jsonl or csv", format)}
 			}
 			return m.export(cmd.Context(), configPath, state, args[0], format)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "output", "o", "jsonl", "jsonl or csv")
-	cmd.Flags().StringVar(&configPath, "config", "", "YAML config file (database_url)")
-	cmd.Flags().StringVar(&state, "state", "", "state directory (default .extractor, env EXTRACTOR_STATE)")
+	fl := cmd.Flags()
+	fl.StringVarP(&format, "output", "o", "", "jsonl or csv (default jsonl for a run, csv with --approved)")
+	fl.StringVar(&configPath, "config", "", "YAML config file (database_url, schema)")
+	fl.StringVar(&state, "state", "", "state directory (default .extractor, env EXTRACTOR_STATE)")
+	fl.BoolVar(&approved, "approved", false, "export the approved documents, across runs")
+	fl.StringVar(&since, "since", "", "with --approved: only documents approved at or after this date or time")
+	fl.StringVar(&schema, "schema", "", "with --approved: only documents of this schema")
+	fl.StringVar(&out, "out", "", "with --approved: write to this file (default: stdout)")
 	return cmd
 }
 

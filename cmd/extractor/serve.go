@@ -26,6 +26,7 @@ import (
 	"github.com/extractor-dev/extractor/server"
 	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
+	"github.com/extractor-dev/extractor/webhook"
 )
 
 // serverConfig is the config file's server: section.
@@ -43,6 +44,18 @@ type serverConfig struct {
 	JobTimeout time.Duration `yaml:"job_timeout"`
 	// EvalReport is the HTML eval report the web pages show.
 	EvalReport string `yaml:"eval_report"`
+	// Webhooks tunes the deliveries of webhook events.
+	Webhooks webhooksConfig `yaml:"webhooks"`
+}
+
+// webhooksConfig is the config file's server.webhooks: section.
+type webhooksConfig struct {
+	// MaxAttempts per delivery (default 8), RetryBase the first retry's
+	// delay, doubled at each retry up to an hour (default 30s), Timeout
+	// an attempt's bound (default 30s).
+	MaxAttempts int           `yaml:"max_attempts"`
+	RetryBase   time.Duration `yaml:"retry_base"`
+	Timeout     time.Duration `yaml:"timeout"`
 }
 
 // service is the pipeline, the store and the job queue behind the HTTP
@@ -111,6 +124,7 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 		return nil, sc, err
 	}
 	s.queue, err = store.NewQueue(s.st.Pool(), store.QueueConfig{Workers: workers, Work: s.work, RunWork: s.runWork, MaxAttempts: sc.MaxAttempts, JobTimeout: sc.JobTimeout,
+		Deliver: deliver(nil), WebhookAttempts: sc.Webhooks.MaxAttempts, WebhookRetryBase: sc.Webhooks.RetryBase, WebhookTimeout: sc.Webhooks.Timeout,
 		Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "queue")})
 	if err != nil {
 		s.close(context.Background())
@@ -144,6 +158,11 @@ func jobTimeout(s settings) time.Duration {
 		d += s.LLM.Budget
 	}
 	return d
+}
+
+// reviews is the review loop on the service's store and queue.
+func (s *service) reviews() reviewLoop {
+	return reviewLoop{st: s.st, queue: s.queue, schemas: schemaLookup(s.base.Schema)}
 }
 
 func (s *service) close(ctx context.Context) {
@@ -288,11 +307,30 @@ func (s *service) work(ctx context.Context, args store.ExtractArgs, attempt int)
 	} else if s.metrics != nil {
 		s.metrics.Job("succeeded")
 	}
+	s.jobCompleted(ctx, line, err)
 	if line.Status == "" {
 		return nil, err // nothing to keep with the job
 	}
 	out, merr := json.Marshal(line)
 	return out, errors.Join(err, merr)
+}
+
+// jobCompleted queues the job.completed webhook event of a job that
+// finished: it succeeded, or this attempt, its last, failed. Not being
+// able to queue it does not fail the job.
+func (s *service) jobCompleted(ctx context.Context, line pipeline.ResultLine, err error) {
+	job, ok := store.JobOf(ctx)
+	if !ok || (err != nil && !job.Last()) {
+		return
+	}
+	ev := jobEvent{JobID: job.ID, State: store.JobSucceeded, Attempt: job.Attempt, DocumentID: line.DocumentID, Status: line.Status,
+		NeedsReview: line.NeedsReview, RunID: line.RunID, TraceID: line.TraceID, Error: line.Error}
+	if err != nil {
+		ev.State, ev.Error = store.JobFailed, firstNonEmpty(line.Error, err.Error())
+	}
+	if _, nerr := s.queue.Notify(context.WithoutCancel(ctx), webhook.JobCompleted, ev); nerr != nil {
+		s.logger.Warn("the job.completed event was not queued", "job", job.ID, "error", nerr)
+	}
 }
 
 // Authenticate checks an API key (server.Authenticator).
@@ -520,7 +558,7 @@ func (m *Main) runServe(ctx context.Context, f serveFlags) error {
 	srv, err := server.New(server.Config{Auth: s, Extractor: s, Jobs: s, Catalog: s, Ready: s, Inspect: s,
 		MaxBodyBytes: sc.MaxBodyBytes, MaxPages: s.maxPages, RequestTimeout: sc.RequestTimeout,
 		RatePerSecond: sc.RatePerSecond, Burst: sc.Burst, TracerProvider: s.tp, Registry: reg, Logger: s.logger,
-		Review: review{s, sc.EvalReport}})
+		Review: review{s, sc.EvalReport}, Queue: s.reviews(), Corrections: s.reviews(), Records: s.reviews(), Webhooks: s.reviews()})
 	if err != nil {
 		return err
 	}
