@@ -361,3 +361,22 @@ func keys(m map[string]bool) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// MarshalJSON writes a labelled row's expected values even when there are
+// none ({}: the format wants the key on every labelled row, and a
+// "mismatch" or "unlabelled" row has no values).
+func (r Row) MarshalJSON() ([]byte, error) {
+	type plain Row
+	out := struct {
+		plain
+		Expected *Label `json:"expected,omitempty"`
+	}{plain: plain(r)}
+	if !r.Hostile() {
+		e := r.Expected
+		if e == nil {
+			e = Label{}
+		}
+		out.Expected = &e
+	}
+	return json.Marshal(out)
+}

@@ -3,6 +3,7 @@ package extract
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -137,10 +138,20 @@ func quoteHasValue(t pipeline.FieldType, value, quote string) bool {
 	switch t {
 	case pipeline.TypeMoney, pipeline.TypeDecimal, pipeline.TypeInteger:
 		if v, _, err := parseAmount(value); err == nil {
+			// Cheap first: a number's whole part is printed as its
+			// digits, whatever separates its groups ("1.589,80").
+			if whole := v.Abs().Truncate(0).String(); whole != "0" && !strings.Contains(digitsOf(quote), whole) {
+				return false
+			}
 			return quoteHasNumber(quote, v)
 		}
 	case pipeline.TypeDate:
 		if d, err := parseDate(value, dayFirst); err == nil {
+			// Cheap first: every printed form of a date has its day in
+			// digits ("8", "08").
+			if !strings.Contains(digitsOf(quote), strconv.Itoa(d.d)) {
+				return false
+			}
 			for _, f := range datesIn(quote, dayFirst) {
 				if f.date == d || f.alt != nil && *f.alt == d {
 					return true
@@ -164,6 +175,17 @@ func quoteHasValue(t pipeline.FieldType, value, quote string) bool {
 		return true
 	}
 	return inLinePieces(v, quote)
+}
+
+// digitsOf is s's ASCII digits, in order.
+func digitsOf(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // inLinePieces reports whether the folded value v is printed in pieces

@@ -174,3 +174,63 @@ func TestEInvoiceModes(t *testing.T) {
 		t.Errorf("always: %v", err)
 	}
 }
+
+// BenchmarkSources compares, on the same parsed hybrid PDFs, reading a
+// document from its e-invoice with reading it from its text (the rules),
+// each followed by the validator; "as-run" is what 'extractor run' does
+// with e-invoices on (the XML, the rules as the cross-check, validation).
+// The corpus's hybrid files are used when the corpus is present, the
+// project's synthetic hybrids otherwise.
+//
+//	go test ./extract -run '^$' -bench Sources -benchtime 200x
+func BenchmarkSources(b *testing.B) {
+	var paths []string
+	if dir := os.Getenv("EXTRACTOR_CORPUS"); dir != "" {
+		paths, _ = filepath.Glob(filepath.Join(dir, "public", "files", "zugferd", "*.pdf"))
+	}
+	if len(paths) == 0 {
+		paths, _ = filepath.Glob(filepath.Join(testenv.Testdata(b, "einvoice"), "files", "synth", "*.pdf"))
+	}
+	s, err := extract.Builtin("invoice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var docs []pipeline.Document
+	for _, p := range paths {
+		doc, err := pdf.ParseFile(context.Background(), p, pdf.Options{})
+		if err != nil || len(doc.Attachments) == 0 {
+			continue
+		}
+		if _, err := (extract.EInvoice{}).Extract(context.Background(), doc, s); err != nil {
+			continue
+		}
+		docs = append(docs, doc)
+	}
+	if len(docs) == 0 {
+		b.Skip("no readable hybrid PDF")
+	}
+	b.Logf("%d hybrid PDFs", len(docs))
+	r := rules.New(rules.Config{})
+	read := map[string]func(pipeline.Document){
+		"einvoice": func(doc pipeline.Document) {
+			x, _ := extract.EInvoice{}.Extract(context.Background(), doc, s)
+			extract.Checks{}.Validate(doc, s, x, nil)
+		},
+		"rules": func(doc pipeline.Document) {
+			x, _ := r.Extract(context.Background(), doc, s)
+			extract.Checks{}.Validate(doc, s, x, nil)
+		},
+		"as-run": func(doc pipeline.Document) {
+			x, _ := extract.EInvoiceFirst{Text: r}.Extract(context.Background(), doc, s)
+			sx, _ := extract.TextCheck{Text: r}.Extract(context.Background(), doc, s)
+			extract.Checks{}.Validate(doc, s, x, &sx)
+		},
+	}
+	for _, name := range []string{"einvoice", "rules", "as-run"} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				read[name](docs[i%len(docs)])
+			}
+		})
+	}
+}

@@ -29,10 +29,12 @@ type ResultLine struct {
 	// Status is "ok", "failed" or "interrupted".
 	Status string `json:"status"`
 	// Error is the one-line reason of a failure.
-	Error     string           `json:"error,omitempty"`
-	Schema    SchemaRef        `json:"schema"`
-	Extractor ExtractorRef     `json:"extractor"`
-	Fields    map[string]Field `json:"fields"`
+	Error     string       `json:"error,omitempty"`
+	Schema    SchemaRef    `json:"schema"`
+	Extractor ExtractorRef `json:"extractor"`
+	// Source is the e-invoice XML the values were read from, if any.
+	Source *Source          `json:"source,omitempty"`
+	Fields map[string]Field `json:"fields"`
 	// Lists holds the array fields, each under its own key in the JSON.
 	Lists       map[string][]Item `json:"-"`
 	Issues      []Issue           `json:"issues"`
@@ -58,7 +60,7 @@ func NewResultLine(r Result, schema Schema, runID, errText string) ResultLine {
 		x = &Extraction{Schema: schema.Ref()}
 	}
 	l := ResultLine{RunID: runID, DocumentID: r.Document.ID, File: r.File, Status: r.Status(), Schema: schema.Ref(),
-		Extractor: x.Extractor, Fields: x.Fields, Issues: x.Issues, NeedsReview: r.Err == nil && x.NeedsReview(), Confidence: x.Confidence,
+		Extractor: x.Extractor, Source: x.Source, Fields: x.Fields, Issues: x.Issues, NeedsReview: r.Err == nil && x.NeedsReview(), Confidence: x.Confidence,
 		Usage: x.Usage, Spent: r.Spent, CacheHits: r.CacheHits(), Attempts: x.Attempts, TraceID: r.TraceID,
 		DurationMS: r.Duration.Milliseconds(), Version: ResultLineVersion}
 	if r.Err != nil {
@@ -91,7 +93,7 @@ func (l ResultLine) Done() bool { return l.Status == "ok" || l.Status == "failed
 
 // resultKeys are the fixed keys; any other key holding a list of items is
 // a list field.
-var resultKeys = []string{"run_id", "document_id", "file", "status", "error", "schema", "extractor", "fields",
+var resultKeys = []string{"run_id", "document_id", "file", "status", "error", "schema", "extractor", "source", "fields",
 	"issues", "needs_review", "confidence", "usage", "spent", "cache_hits", "attempts", "trace_id", "duration_ms", "version"}
 
 // MarshalJSON writes the keys in the documented order. Empty fields,
@@ -114,7 +116,11 @@ func (l ResultLine) MarshalJSON() ([]byte, error) {
 	if l.Error != "" {
 		kvs = append(kvs, kv{"error", l.Error})
 	}
-	kvs = append(kvs, kv{"schema", l.Schema}, kv{"extractor", l.Extractor}, kv{"fields", fields})
+	kvs = append(kvs, kv{"schema", l.Schema}, kv{"extractor", l.Extractor})
+	if l.Source != nil {
+		kvs = append(kvs, kv{"source", l.Source})
+	}
+	kvs = append(kvs, kv{"fields", fields})
 	for _, name := range slices.Sorted(maps.Keys(l.Lists)) {
 		items := l.Lists[name]
 		if items == nil {
@@ -184,6 +190,6 @@ func (l *ResultLine) UnmarshalJSON(b []byte) error {
 // Extraction returns the line's extraction (fields, lists, issues, usage),
 // for code that checks or shows it.
 func (l ResultLine) Extraction() Extraction {
-	return Extraction{DocumentID: l.DocumentID, Schema: l.Schema, Extractor: l.Extractor, Fields: l.Fields,
+	return Extraction{DocumentID: l.DocumentID, Schema: l.Schema, Extractor: l.Extractor, Source: l.Source, Fields: l.Fields,
 		Lists: l.Lists, Issues: l.Issues, Usage: l.Usage, Attempts: l.Attempts, Confidence: l.Confidence}
 }

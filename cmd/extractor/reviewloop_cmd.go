@@ -115,7 +115,7 @@ left out, and counted.`,
 	fl.StringVar(&schema, "schema", "", "only documents of this schema")
 	fl.BoolVar(&link, "link", false, "link the documents' local files instead of copying them")
 	fl.StringVar(&configPath, "config", "", "YAML config file (database_url)")
-	cmd.AddCommand(export)
+	cmd.AddCommand(export, m.fromEInvoicesCommand())
 	return cmd
 }
 
