@@ -108,8 +108,19 @@ type LLMConfig struct {
 	// "openai", or "azure.ai.openai" with Azure).
 	Provider string
 	// CaptureContent records prompts and answers on spans. Off by
-	// default: invoices carry bank details and personal data.
+	// default: invoices carry bank details and personal data. Page images
+	// are recorded by their size only.
 	CaptureContent bool
+	// Vision sends page images with the text (as image_url data parts of
+	// the user message): of the pages read by OCR, or of all pages. Images
+	// gives them; MaxImages (default 8) and MaxImageBytes (default 4 MiB
+	// per image) bound what is sent, ImageDetail is the detail asked for
+	// ("auto" by default).
+	Vision        Vision
+	Images        PageImages
+	MaxImages     int
+	MaxImageBytes int
+	ImageDetail   openai.ImageURLDetail
 }
 
 func (c LLMConfig) withDefaults() LLMConfig {
@@ -137,6 +148,15 @@ func (c LLMConfig) withDefaults() LLMConfig {
 	}
 	if c.TracerProvider == nil {
 		c.TracerProvider = otel.GetTracerProvider()
+	}
+	if c.MaxImages <= 0 {
+		c.MaxImages = DefaultMaxImages
+	}
+	if c.MaxImageBytes <= 0 {
+		c.MaxImageBytes = DefaultMaxImageBytes
+	}
+	if c.ImageDetail == "" {
+		c.ImageDetail = openai.ImageURLDetailAuto
 	}
 	if c.Provider == "" {
 		c.Provider = tracing.ProviderOpenAI
@@ -264,9 +284,13 @@ func (l *LLM) Extract(ctx context.Context, doc pipeline.Document, s pipeline.Sch
 	if err != nil {
 		return x, err
 	}
-	messages, omitted, err := l.prompt(doc, s, t)
+	messages, omitted, skipped, err := l.prompt(ctx, doc, s, t)
 	if err != nil {
 		return x, err
+	}
+	for _, why := range skipped {
+		x.Issues = append(x.Issues, pipeline.Issue{Code: pipeline.IssueExtraction, Severity: pipeline.SeverityWarn,
+			Message: "no page image for the model (its text was sent): " + why})
 	}
 	if l.cfg.Budget > 0 {
 		var cancel context.CancelFunc
@@ -409,8 +433,12 @@ func (l *LLM) Version() string {
 		host = u.Host
 	}
 	c := l.cfg
-	return fmt.Sprintf("%s endpoint=%s model=%s temperature=%g seed=%d max_output=%d context=%d strict=%t bounded=%t tool_choice=%s attempts=%d prompt=%s",
+	v := fmt.Sprintf("%s endpoint=%s model=%s temperature=%g seed=%d max_output=%d context=%d strict=%t bounded=%t tool_choice=%s attempts=%d prompt=%s",
 		LLMVersion, host, c.Model, c.Temperature, c.Seed, c.MaxOutputTokens, c.ContextTokens, c.Strict, c.Bounded, c.ToolChoice, c.MaxAttempts, l.promptVersion)
+	if c.Vision != VisionOff && c.Images != nil {
+		v += fmt.Sprintf(" vision=%s images=%d image_bytes=%d detail=%s", c.Vision, c.MaxImages, c.MaxImageBytes, c.ImageDetail)
+	}
+	return v
 }
 
 // answer reads the model's message: the arguments of a call to our tool,
@@ -475,10 +503,7 @@ func (l *LLM) fitConversation(msgs []openai.ChatCompletionMessage, toolTokens in
 	size := func() int {
 		n := 0
 		for _, m := range msgs {
-			n += l.count(m.Content) + 8
-			for _, c := range m.ToolCalls {
-				n += l.count(c.Function.Arguments) + 16
-			}
+			n += l.messageTokens(m) + 8 + 16*len(m.ToolCalls)
 		}
 		return n
 	}
@@ -552,10 +577,7 @@ func (l *LLM) wait(ctx context.Context, messages []openai.ChatCompletionMessage,
 	}
 	n := toolTokens + l.cfg.MaxOutputTokens
 	for _, m := range messages {
-		n += l.count(m.Content)
-		for _, c := range m.ToolCalls {
-			n += l.count(c.Function.Arguments)
-		}
+		n += l.messageTokens(m)
 	}
 	if l.tpm != nil {
 		if err := l.tpm.WaitN(ctx, min(n, l.tpm.Burst())); err != nil {
@@ -580,7 +602,7 @@ func (l *LLM) startSpan(ctx context.Context, attempt int, messages []openai.Chat
 		tracing.PromptVersion.String(l.promptVersion),
 	}
 	if l.cfg.CaptureContent {
-		attrs = append(attrs, tracing.InputMessages.String(mustJSON(messages)))
+		attrs = append(attrs, tracing.InputMessages.String(mustJSON(withoutImageData(messages))))
 	}
 	return l.tracer.Start(ctx, tracing.GenAISpanName(tracing.OperationChat, l.cfg.Model),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
@@ -598,8 +620,9 @@ func endSpan(span trace.Span, rec pipeline.Attempt, problem string) {
 }
 
 // prompt renders the system and user messages, fitting the document into
-// the token budget.
-func (l *LLM) prompt(doc pipeline.Document, s pipeline.Schema, t *tool) ([]openai.ChatCompletionMessage, []int, error) {
+// the token budget, with the page images of the vision setting; skipped
+// says which images could not be sent.
+func (l *LLM) prompt(ctx context.Context, doc pipeline.Document, s pipeline.Schema, t *tool) (msgs []openai.ChatCompletionMessage, omitted []int, skipped []string, err error) {
 	var lists []string
 	for _, f := range s.Fields {
 		if f.Type == pipeline.TypeArray {
@@ -608,7 +631,7 @@ func (l *LLM) prompt(doc pipeline.Document, s pipeline.Schema, t *tool) ([]opena
 	}
 	sys, err := l.system.Render(map[string]any{"Tool": t.Name, "Schema": s.Name, "Description": s.Description, "Lists": strings.Join(lists, ", ")})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// What the instructions, the tool and the answer leave for the
 	// document, with a margin for message framing and counting error, and
@@ -616,18 +639,37 @@ func (l *LLM) prompt(doc pipeline.Document, s pipeline.Schema, t *tool) ([]opena
 	fixed := l.count(sys) + l.count(mustJSON(t.Parameters)) + 64 + reaskReserve
 	budget := (l.cfg.ContextTokens - l.cfg.MaxOutputTokens - fixed) * 9 / 10
 	if budget < 256 {
-		return nil, nil, fmt.Errorf("extract: a context of %d tokens leaves no room for the document (instructions and tool take %d, the answer %d)",
+		return nil, nil, nil, fmt.Errorf("extract: a context of %d tokens leaves no room for the document (instructions and tool take %d, the answer %d)",
 			l.cfg.ContextTokens, fixed, l.cfg.MaxOutputTokens)
+	}
+	imgs, skipped := l.images(ctx, doc, nil)
+	if len(imgs) > 0 {
+		// The images' tokens come off the text's budget first.
+		for _, im := range imgs {
+			budget -= im.tokens
+		}
+		if budget < 256 {
+			return nil, nil, nil, fmt.Errorf("extract: the page images (%d) leave no room in a context of %d tokens for the document's text", len(imgs), l.cfg.ContextTokens)
+		}
 	}
 	parts, omitted := fitPages(doc, budget, l.count)
 	user, err := l.user.Render(map[string]any{"Pages": len(doc.Pages), "Omitted": pageList(omitted), "Parts": parts})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	// Only the images of pages whose text is carried go along.
+	kept := imgs[:0]
+	for _, n := range visionPages(doc, l.cfg.Vision, parts, l.cfg.MaxImages) {
+		for _, im := range imgs {
+			if im.page == n {
+				kept = append(kept, im)
+			}
+		}
 	}
 	return []openai.ChatCompletionMessage{
 		{Role: openai.ChatMessageRoleSystem, Content: sys},
-		{Role: openai.ChatMessageRoleUser, Content: user},
-	}, omitted, nil
+		withImages(openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: user}, kept, l.cfg.ImageDetail),
+	}, omitted, skipped, nil
 }
 
 // pagePart is the text of a page given to the model.

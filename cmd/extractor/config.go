@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/extractor-dev/extractor/extract"
 )
 
 // config is the optional YAML config file (--config). Flags override it;
@@ -76,6 +79,25 @@ type llmConfig struct {
 	MaxRetries        int           `yaml:"max_retries"`
 	RequestsPerMinute int           `yaml:"requests_per_minute"`
 	TokensPerMinute   int           `yaml:"tokens_per_minute"`
+	// Vision sends page images with the text: "ocr" (or true) those of
+	// the pages read by OCR, "all" every page; off by default. Unverified
+	// with a real model here (see the README).
+	Vision      visionSetting `yaml:"vision"`
+	MaxImages   int           `yaml:"max_images"`
+	ImageDetail string        `yaml:"image_detail"`
+}
+
+// visionSetting is llm.vision: true, false, or a mode name.
+type visionSetting string
+
+// UnmarshalYAML takes a boolean or a string.
+func (v *visionSetting) UnmarshalYAML(b []byte) error {
+	s := strings.Trim(strings.TrimSpace(string(b)), `"'`)
+	if _, err := extract.ParseVision(s); err != nil {
+		return err
+	}
+	*v = visionSetting(s)
+	return nil
 }
 
 func loadConfig(path string) (config, error) {

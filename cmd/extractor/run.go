@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/sashabaranov/go-openai"
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -139,6 +140,9 @@ type settings struct {
 	// limiter, when set, holds the model's requests to limits shared
 	// through the database (queue.go); never recorded.
 	limiter extract.Limiter
+	// pageBytes, when set, gives a document's bytes for page images (the
+	// service's uploads); never recorded.
+	pageBytes func(ctx context.Context, doc pipeline.Document) ([]byte, error)
 }
 
 func (m *Main) settings(f runFlags, cfg config) settings {
@@ -271,6 +275,20 @@ func (m *Main) newLLM(s settings, tp trace.TracerProvider) (*extract.LLM, error)
 	if lc.Strict != nil {
 		strict = *lc.Strict
 	}
+	vision, err := extract.ParseVision(string(lc.Vision))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("llm.vision: %w", err)}
+	}
+	detail := openai.ImageURLDetail(lc.ImageDetail)
+	switch detail {
+	case "", openai.ImageURLDetailAuto, openai.ImageURLDetailLow, openai.ImageURLDetailHigh:
+	default:
+		return nil, usageError{fmt.Errorf("llm.image_detail %q: want auto, low or high", lc.ImageDetail)}
+	}
+	var images extract.PageImages
+	if vision != extract.VisionOff {
+		images = &pageImages{opts: ocr.Options{Languages: s.OCR.Languages}, load: s.pageBytes}
+	}
 	l, err := extract.NewLLM(withLimiter(s.limiter, extract.LLMConfig{
 		BaseURL: lc.BaseURL, APIKey: firstNonEmpty(m.Getenv("EXTRACTOR_LLM_API_KEY"), m.Getenv("OPENAI_API_KEY")),
 		Model: lc.Model, Azure: lc.Azure, APIVersion: lc.APIVersion,
@@ -279,6 +297,7 @@ func (m *Main) newLLM(s settings, tp trace.TracerProvider) (*extract.LLM, error)
 		ContextTokens: lc.ContextTokens, RequestTimeout: lc.Timeout, Budget: lc.Budget, Retry: extract.RetryPolicy{MaxRetries: lc.MaxRetries},
 		Prices: &prices, RequestsPerMinute: lc.RequestsPerMinute, TokensPerMinute: lc.TokensPerMinute,
 		TracerProvider: tp, CaptureContent: s.Capture,
+		Vision: vision, Images: images, MaxImages: lc.MaxImages, ImageDetail: detail,
 	}))
 	if err != nil {
 		return nil, usageError{err}

@@ -115,6 +115,10 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 		return nil, sc, err
 	}
 	s.tracer = s.tp.Tracer("github.com/extractor-dev/extractor/server")
+	s.base.pageBytes = func(ctx context.Context, doc pipeline.Document) ([]byte, error) {
+		_, data, err := s.st.Upload(ctx, doc.ID) // an upload's page images for llm.vision
+		return data, err
+	}
 	if s.embedder, err = m.embedder(cfg.Embedding, s.tp); err != nil {
 		s.close(context.Background())
 		return nil, sc, err

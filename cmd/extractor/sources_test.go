@@ -161,3 +161,46 @@ func TestRunReadsScans(t *testing.T) {
 		}
 	}
 }
+
+// llm.vision: ocr sends the scanned page's image, rendered from the file
+// the run read, with its text; a born-digital page goes as text only.
+func TestRunSendsPageImages(t *testing.T) {
+	testenv.Program(t, "tesseract", "tesseract-ocr")
+	testenv.Program(t, "pdftoppm", "poppler-utils")
+	scans := testenv.Testdata(t, "scans", "files", "scan")
+	srv := llmtest.NewServer(t)
+	srv.Chat(func(llmtest.ChatRequest) llmtest.Reply { return llmtest.ToolCall("record_invoice", goodInvoiceArgs) })
+	cfg := filepath.Join(t.TempDir(), "vision.yaml")
+	if err := os.WriteFile(cfg, []byte("llm:\n  vision: true\n  max_images: 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"EXTRACTOR_STATE": t.TempDir(), "EXTRACTOR_LLM_API_KEY": "k"}
+	r := run(t, env, "run", "--no-store", "--config", cfg, "--llm-base-url", srv.URL+"/v1", "--llm-model", "gpt-4o-mini", "--ocr-dpi", "200",
+		filepath.Join(scans, "scan-0002.pdf"), sample(t, "synth-0001.pdf"))
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests: %s", len(reqs), r.stderr)
+	}
+	images := 0
+	for _, req := range reqs {
+		raw := req.Chat.Messages[1].RawContent
+		if n := strings.Count(string(raw), `"type":"image_url"`); n > 0 {
+			images += n
+			if !strings.Contains(string(raw), `"url":"data:image/png;base64,iVBORw0KGgo`) || !strings.Contains(req.Chat.Messages[1].Content, "=== Page 1 ===") {
+				t.Errorf("the image part is not a PNG data URL beside the text: %.300s", raw)
+			}
+		}
+	}
+	if images != 1 {
+		t.Errorf("%d page images sent, want the scan's one", images)
+	}
+	// A vision setting that is not one is a usage error.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("llm:\n  vision: pages\n"), 0o600)
+	if r := run(t, env, "run", "--no-store", "--config", bad, sample(t, "synth-0001.pdf")); r.code != 2 || !strings.Contains(r.stderr, "vision") {
+		t.Errorf("vision: pages: exit %d: %s", r.code, r.stderr)
+	}
+}
