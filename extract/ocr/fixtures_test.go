@@ -124,7 +124,7 @@ func TestHostileCorpusOCR(t *testing.T) {
 	// Low resolution and a short deadline keep it quick: a timeout is an
 	// accepted outcome (a glyph table of thousands of CJK characters
 	// takes tesseract minutes), so the deadline decides no verdict.
-	e := testEngine(t, Options{DPI: 100, PageTimeout: 20 * time.Second})
+	e := testEngine(t, Options{DPI: 100, PageTimeout: 5 * time.Second})
 	f, err := os.Open(filepath.Join(corpus, "hostile", "dataset.jsonl"))
 	if err != nil {
 		t.Fatal(err)
