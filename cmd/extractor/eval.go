@@ -280,8 +280,21 @@ func (m *Main) runEval(ctx context.Context, f evalFlags) error {
 	return nil
 }
 
-// writeFile writes a file through w, whole or not at all.
+// writeFile writes a file through w, whole or not at all: through a
+// temporary file renamed over path. A path that is not a regular file
+// (/dev/null, /dev/stdout, a named pipe) is written to as it is, never
+// replaced.
 func writeFile(path string, write func(io.Writer) error) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return errors.Join(write(f), f.Close())
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err

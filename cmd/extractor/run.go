@@ -526,25 +526,18 @@ func writeOut(path, format string, ps *pipelineSetup, inputs []string, onlyDone 
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".extractor-out-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := newResultWriter(format, tmp, ps.schema)
-	for _, l := range pipeline.Latest(lines, inputs) {
-		if onlyDone && !l.Done() {
-			continue
+	return writeFile(path, func(out io.Writer) error {
+		w := newResultWriter(format, out, ps.schema)
+		for _, l := range pipeline.Latest(lines, inputs) {
+			if onlyDone && !l.Done() {
+				continue
+			}
+			if err := w.write(l); err != nil {
+				return err
+			}
 		}
-		if err := w.write(l); err != nil {
-			tmp.Close()
-			return err
-		}
-	}
-	if err := errors.Join(w.flush(), tmp.Close()); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+		return w.flush()
+	})
 }
 
 // otlpProtocol is the OTLP exporter the environment asks for: "" (none),

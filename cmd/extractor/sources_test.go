@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/extractor-dev/extractor/internal/llmtest"
@@ -202,5 +204,104 @@ func TestRunSendsPageImages(t *testing.T) {
 	os.WriteFile(bad, []byte("llm:\n  vision: pages\n"), 0o600)
 	if r := run(t, env, "run", "--no-store", "--config", bad, sample(t, "synth-0001.pdf")); r.code != 2 || !strings.Contains(r.stderr, "vision") {
 		t.Errorf("vision: pages: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// The service takes what a folder run takes: an e-invoice XML (read with
+// no model, its source on the line), a hybrid PDF (its source too), a scan
+// as an image (through OCR); an XML that is not an invoice gets 422, a
+// text file 415.
+func TestServeTakesEInvoicesAndScans(t *testing.T) {
+	testenv.Program(t, "tesseract", "tesseract-ocr")
+	testenv.Program(t, "pdftoppm", "poppler-utils")
+	env := storedEnv(t)
+	key := createKey(t, env)
+	srv := startCommand(t, env, "serve", "--addr", "127.0.0.1:0")
+	read := func(path string) []byte {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	einv := testenv.Testdata(t, "einvoice")
+	cases := []struct {
+		name   string
+		data   []byte
+		status int
+		check  func(l pipeline.ResultLine) string
+	}{
+		{name: "synth-0001-cii.xml", data: read(filepath.Join(einv, "xml", "synth-0001-cii.xml")), status: 200,
+			check: func(l pipeline.ResultLine) string {
+				if l.Extractor.Kind != "einvoice" || l.Source == nil || l.Source.Syntax != "CII" || l.Fields["total_amount"].Value == "" {
+					return "not read from the XML"
+				}
+				return ""
+			}},
+		{name: "hybrid.pdf", data: read(filepath.Join(einv, "files", "synth", "synth-0001.pdf")) /* variant match */, status: 200,
+			check: func(l pipeline.ResultLine) string {
+				if l.Extractor.Kind != "einvoice" || l.Source == nil || l.Source.Attachment != "factur-x.xml" || l.Source.Profile == "" {
+					return "not read from its attachment"
+				}
+				return ""
+			}},
+		{name: "scan-0007.png", data: read(testenv.Testdata(t, "scans", "files", "scan", "scan-0007.png")), status: 200,
+			check: func(l pipeline.ResultLine) string {
+				if l.Status != "ok" || l.Fields["invoice_number"].Value != "INV-2023-0240" {
+					return "not read by OCR"
+				}
+				return ""
+			}},
+		{name: "order.xml", data: []byte(`<?xml version="1.0"?><Order><ID>1</ID></Order>`), status: 422},
+		{name: "notes.txt", data: []byte("hello, this is not a document"), status: 415},
+	}
+	for _, tc := range cases {
+		body, ct := multipartBody(t, tc.data, tc.name, `{"extractor": "rules"}`)
+		resp, b := request(t, "POST", srv.url+"/v1/extractions", key, body, ct, nil)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, b)
+			continue
+		}
+		if tc.check == nil {
+			if resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s: %s", tc.name, resp.Header.Get("Content-Type"))
+			}
+			continue
+		}
+		var l pipeline.ResultLine
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatal(err)
+		}
+		if why := tc.check(l); why != "" {
+			t.Errorf("%s: %s: %s", tc.name, why, b)
+		}
+	}
+	if code := srv.shutdown(t); code != 0 {
+		t.Errorf("serve exited %d: %s", code, srv.stderr)
+	}
+}
+
+// --out to something that is not a regular file (a named pipe here; the
+// same for /dev/null) is written to, never replaced by a renamed file:
+// 'run -o /dev/null' once turned the machine's /dev/null into a file.
+func TestOutToANamedPipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "out.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo) // blocks until the run opens it for writing
+		got <- string(b)
+	}()
+	r := run(t, map[string]string{"EXTRACTOR_STATE": t.TempDir()}, "run", "--no-store", "--isolate=false", "-o", fifo, sample(t, "synth-0001.pdf"))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if out := <-got; !strings.Contains(out, `"RE-20221127/3"`) {
+		t.Errorf("the pipe read %q", out)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the named pipe was replaced: %v %v", fi.Mode(), err)
 	}
 }
