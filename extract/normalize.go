@@ -380,6 +380,9 @@ type foundDate struct {
 // other reading in alt. Offsets are in foldText(text).
 func datesIn(text string, order dateOrder) []foundDate {
 	s := foldText(text)
+	if !strings.ContainsAny(s, "0123456789") {
+		return nil // every printed date has digits (its day or year)
+	}
 	var out []foundDate
 	taken := func(a, b int) bool {
 		for _, f := range out {
