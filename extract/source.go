@@ -64,7 +64,9 @@ func (e EInvoiceFirst) Version() string {
 	if e.Text != nil {
 		text = e.Text.Version()
 	}
-	return fmt.Sprintf("%s einvoice=%s text=(%s)", EInvoice{}.Version(), e.Mode, text)
+	// The text extractor first: it is what most documents are read by,
+	// and what a table of runs has room to show.
+	return fmt.Sprintf("%s einvoice=%s (%s)", text, e.Mode, EInvoice{}.Version())
 }
 
 // VersionDetails passes on the text extractor's details (prompt, model).
