@@ -32,7 +32,8 @@ import (
 //	go test ./cmd/extractor -run '^TestMeasureQueue$' -queue-measure scale -queue-docs 10000 -queue-procs 4 -v -timeout 4h
 //	    N documents, P worker processes, a fake provider answering in 50 ms
 //	    with no limit: documents/s, CPU per document per process, rows and
-//	    bytes per document, queue latency
+//	    bytes per document, queue latency; -queue-cpuprofile DIR writes each
+//	    worker process's CPU profile (go tool pprof -top DIR/worker-1.pprof)
 var (
 	queueMeasure = flag.String("queue-measure", "", "run a queue measure: limit or scale")
 	queueDocs    = flag.Int("queue-docs", 0, "documents of the measure (default: limit 1800, scale 1000)")
@@ -41,6 +42,7 @@ var (
 	queueFiles   = flag.String("queue-files", "", "folder of the synthetic invoices (made there when missing; default: a temp folder); every PDF in it is queued")
 	queueKill    = flag.Bool("queue-kill", false, "kill -9 one worker a third of the way and start another")
 	queueRestart = flag.Bool("queue-db-restart", false, "restart the database half way (scripts/pg.sh stop, start)")
+	queueProfile = flag.String("queue-cpuprofile", "", "folder where each worker process writes its CPU profile (worker-N.pprof)")
 )
 
 // fakeProvider answers chat requests after a delay, counting arrivals and
@@ -141,6 +143,9 @@ func TestMeasureQueue(t *testing.T) {
 	startWorker := func() *proc {
 		c := exec.Command(exe, "worker", "--workers", strconv.Itoa(*queueSlots), "--config", cfg)
 		c.Env = append(os.Environ(), asCLIEnv+"=1", "EXTRACTOR_DATABASE_URL="+dsn, "EXTRACTOR_STATE="+t.TempDir())
+		if *queueProfile != "" {
+			c.Env = append(c.Env, fmt.Sprintf("%s=%s", cpuProfileEnv, filepath.Join(*queueProfile, fmt.Sprintf("worker-%d.pprof", len(procs)+1))))
+		}
 		p := &proc{cmd: c, stderr: &syncBuffer{}}
 		c.Stderr = p.stderr
 		if err := c.Start(); err != nil {
