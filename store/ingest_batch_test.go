@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,5 +141,38 @@ func TestSaveDocumentsAllOrNothing(t *testing.T) {
 	}
 	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM documents WHERE id = $1", docID("other")).Scan(&n); err != nil || n != 0 {
 		t.Errorf("a cancelled save left its document: %d %v", n, err)
+	}
+}
+
+// Batches sharing documents, given in opposite orders, and single saves of
+// the same documents, all at once: no deadlock, no error, each document
+// once.
+func TestSaveDocumentsConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testStore(t)
+	var docs []pipeline.StoredDocument
+	for i := range 10 {
+		docs = append(docs, testStored(testDoc(fmt.Sprint("shared-", i), invoiceLines), "m", 8, map[string]string{"vendor_name": "ACME"}))
+	}
+	reversed := slices.Clone(docs)
+	slices.Reverse(reversed)
+	errs := make(chan error, 8)
+	for i := range 4 {
+		batch := docs
+		if i%2 == 1 {
+			batch = reversed
+		}
+		go func() { errs <- s.SaveDocuments(ctx, batch) }()
+		go func() { errs <- s.SaveDocument(ctx, docs[3*i]) }()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	got := counts(t, s)
+	if got["documents"] != 10 || got["extractions"] != 10 || got["chunks"] != 10*len(docs[0].Chunks) || got["embeddings"] != 10*len(docs[0].Chunks) {
+		t.Errorf("after concurrent saves: %v", got)
 	}
 }
