@@ -69,7 +69,7 @@ func TestReviewCommands(t *testing.T) {
 
 	t.Run("runs", func(t *testing.T) {
 		_, r := runOK(t, env, "runs")
-		mustContain(t, "runs", r.stdout, runA, "finished", "rules/2")
+		mustContain(t, "runs", r.stdout, runA, "finished", "einvoice/1") // e-invoices first, the text read by the rules
 	})
 
 	t.Run("traces list", func(t *testing.T) {
@@ -246,14 +246,14 @@ func TestReviewLLM(t *testing.T) {
 
 	_, r = runOK(t, env, "diff", rules, llm)
 	rv := rulesx.New(rulesx.Config{}).Version()
-	mustContain(t, "diff rules → llm", r.stdout, "extractor  "+rv+" → llm/1", "prompt ", "synth-0001.pdf",
+	mustContain(t, "diff rules → llm", r.stdout, "extractor  einvoice/1 text=("+rv+") → (llm/1,", "prompt ", "synth-0001.pdf",
 		`total_amount: "8529.18 EUR" → "9999.99 EUR" (grounded → not grounded)`, `vendor_name: removed (was "Richter Gebäudereinigung e.K.")`,
-		"extract: "+rv+" → llm/1", "extract_second: ran in B only ("+rv+")", "1 documents compared, 1 changed")
+		"extract: einvoice/1 text=("+rv+") → (llm/1,", "extract_second: ran in B only ("+rv+")", "1 documents compared, 1 changed")
 
 	other, _ := runOK(t, env, "run", "--llm-base-url", srv.URL+"/v1", "--llm-model", "gpt-4.1-mini", file)
 	_, r = runOK(t, env, "diff", llm, other)
-	mustContain(t, "diff between models", r.stdout, "model      gpt-4o-mini → gpt-4.1-mini", "extractor  llm/1 model=gpt-4o-mini → gpt-4.1-mini",
-		"extract: llm/1 model=gpt-4o-mini → gpt-4.1-mini; output changed; cache miss")
+	mustContain(t, "diff between models", r.stdout, "model      gpt-4o-mini → gpt-4.1-mini", "extractor  einvoice/1 model=gpt-4o-mini → gpt-4.1-mini",
+		"extract: einvoice/1 model=gpt-4o-mini → gpt-4.1-mini; output changed; cache miss")
 }
 
 // The hints make demo ends with work as printed: each command on its last
