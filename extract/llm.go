@@ -177,6 +177,7 @@ type LLM struct {
 	codec             tokenizer.Codec
 	mu                sync.Mutex
 	tools             map[string]*tool
+	systemTokens      map[string]int // countSystem's
 	// countScale inflates token counts for models whose tokenizer we do
 	// not have: their vocabularies and chat templates (which render tools
 	// verbosely) take more tokens than cl100k counts.
@@ -256,8 +257,28 @@ func (l *LLM) tool(s pipeline.Schema) (*tool, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.tokens = l.count(mustJSON(t.Parameters))
 	l.tools[key] = t
 	return t, nil
+}
+
+// countSystem counts a system prompt's tokens, once per prompt: it is the
+// same for every document of a schema.
+func (l *LLM) countSystem(sys string) int {
+	l.mu.Lock()
+	n, ok := l.systemTokens[sys]
+	l.mu.Unlock()
+	if ok {
+		return n
+	}
+	n = l.count(sys)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.systemTokens == nil || len(l.systemTokens) >= 64 {
+		l.systemTokens = map[string]int{} // a bound, for prompts that vary
+	}
+	l.systemTokens[sys] = n
+	return n
 }
 
 func (l *LLM) count(s string) int {
@@ -350,7 +371,7 @@ func (l *LLM) callTool(ctx context.Context, t *tool, messages []openai.ChatCompl
 	}
 
 	var lastProblem string
-	toolTokens := l.count(mustJSON(t.Parameters)) + 32
+	toolTokens := t.tokens + 32
 	for attempt := 1; attempt <= l.cfg.MaxAttempts; attempt++ {
 		if attempt > 1 {
 			var fits bool
@@ -636,7 +657,7 @@ func (l *LLM) prompt(ctx context.Context, doc pipeline.Document, s pipeline.Sche
 	// What the instructions, the tool and the answer leave for the
 	// document, with a margin for message framing and counting error, and
 	// room for one re-ask (a shortened echo of the answer and the errors).
-	fixed := l.count(sys) + l.count(mustJSON(t.Parameters)) + 64 + reaskReserve
+	fixed := l.countSystem(sys) + t.tokens + 64 + reaskReserve
 	budget := (l.cfg.ContextTokens - l.cfg.MaxOutputTokens - fixed) * 9 / 10
 	if budget < 256 {
 		return nil, nil, nil, fmt.Errorf("extract: a context of %d tokens leaves no room for the document (instructions and tool take %d, the answer %d)",

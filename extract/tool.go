@@ -27,6 +27,9 @@ type tool struct {
 	Description string
 	Parameters  map[string]any
 	validator   *jsonschema.Schema
+	// tokens counts the parameters' JSON (LLM.tool sets it once: the
+	// tokenizer is a fair share of a document's CPU).
+	tokens int
 }
 
 // Bounds for strings and lists when a tool is bounded.

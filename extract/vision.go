@@ -151,6 +151,9 @@ func withImages(user openai.ChatCompletionMessage, imgs []pageImage, detail open
 // messageTokens counts a message's text and images as the provider does.
 func (l *LLM) messageTokens(m openai.ChatCompletionMessage) int {
 	n := l.count(m.Content)
+	if m.Role == openai.ChatMessageRoleSystem {
+		n = l.countSystem(m.Content)
+	}
 	for _, p := range m.MultiContent {
 		switch p.Type {
 		case openai.ChatMessagePartTypeText:

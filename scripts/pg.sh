@@ -9,6 +9,11 @@
 #   scripts/pg.sh bindir            print the server bin dir this script uses
 #                                   (scripts/deps.sh installs pgvector for it)
 #
+# EXTRACTOR_PG_DURABLE=1 at start makes the cluster durable (fsync,
+# synchronous_commit and full_page_writes on, as a production server has):
+# for benchmarks a user reads. Without it they are off, which is fine for
+# tests and several times faster for small commits; a benchmark run on it
+# must say so. A running cluster keeps its settings until stopped.
 # EXTRACTOR_PG_DB names the database (default extractor_test; make demo uses
 # extractor_demo): created, with the vector extension, on start.
 # The cluster lives in the git-ignored .local/pg/ of the repository:
@@ -313,14 +318,17 @@ init_cluster() {
 }
 
 write_conf() { # $1: port
+  local durable=off
+  [[ "${EXTRACTOR_PG_DURABLE:-}" == 1 ]] && durable=on
   as_pg tee "$DATA/extractor.conf" >/dev/null <<EOF
-# Written by scripts/pg.sh at each start: a throwaway test cluster.
+# Written by scripts/pg.sh at each start: a throwaway test cluster
+# (durable only with EXTRACTOR_PG_DURABLE=1).
 listen_addresses = '127.0.0.1'
 port = $1
 unix_socket_directories = $(sql_quote "$DATA")
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+fsync = $durable
+synchronous_commit = $durable
+full_page_writes = $durable
 EOF
 }
 

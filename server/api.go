@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -286,4 +288,113 @@ func (s *Server) getReadyz(w http.ResponseWriter, r *http.Request, _ Principal) 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// maxRunFolderRequest bounds the JSON body of a folder run.
+const maxRunFolderRequest = 64 << 10
+
+// postRun queues a batch run: the files of a multipart body (each a "file"
+// part, with an optional "options" part), or a JSON body naming a folder
+// on the server's side ({"folder", "options"}) that its configuration
+// allows. 202 with the run's id; its progress is at GET /v1/runs/{id}.
+func (s *Server) postRun(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var req RunRequest
+	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch media {
+	case "application/json":
+		r.Body = http.MaxBytesReader(w, r.Body, maxRunFolderRequest)
+		var body struct {
+			Folder  string          `json:"folder"`
+			Options json.RawMessage `json:"options"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return fmt.Errorf("%w: over %d bytes", ErrTooLarge, mbe.Limit)
+			}
+			return fmt.Errorf("%w: the body must be a JSON object {folder, options}: %v", ErrInvalid, err)
+		}
+		if strings.TrimSpace(body.Folder) == "" {
+			return &ValidationError{Part: "body", Errors: []FieldError{{Pointer: "/folder", Detail: "a folder is required"}}}
+		}
+		req.Folder = body.Folder
+		if len(body.Options) > 0 {
+			o, err := parseOptions(body.Options)
+			if err != nil {
+				return err
+			}
+			req.Options = o
+		}
+	case "multipart/form-data":
+		var err error
+		if req.Uploads, req.Options, err = s.readUploads(w, r); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: send multipart/form-data with \"file\" parts, or a JSON body naming a folder", ErrUnsupportedMedia)
+	}
+	run, err := s.cfg.Runs.SubmitRun(r.Context(), p, req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/runs/"+url.PathEscape(run.RunID))
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(s.cfg.JobRetryAfter/time.Second))))
+	return writeJSON(w, http.StatusAccepted, run)
+}
+
+// readUploads reads a multipart body of any number of "file" parts and
+// an optional "options" part. Files are not inspected here: a file a
+// worker cannot read gets a failed result line, and the run goes on.
+func (s *Server) readUploads(w http.ResponseWriter, r *http.Request) ([]Upload, Options, error) {
+	var out []Upload
+	var o Options
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, o, fmt.Errorf("%w: send multipart/form-data with \"file\" parts (the PDFs) and an optional \"options\" part (JSON)", ErrInvalid)
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, o, bodyError(err)
+		}
+		switch part.FormName() {
+		case "file":
+			u := Upload{Name: displayName(part.FileName())}
+			if u.Data, err = io.ReadAll(part); err != nil {
+				return nil, o, bodyError(err)
+			}
+			sum := sha256.Sum256(u.Data)
+			u.SHA256 = hex.EncodeToString(sum[:])
+			if u.Name == "" {
+				u.Name = u.SHA256[:12] + ".pdf"
+			}
+			out = append(out, u)
+		case "options":
+			b, err := io.ReadAll(io.LimitReader(part, maxOptionsBytes+1))
+			if err != nil {
+				return nil, o, bodyError(err)
+			}
+			if len(b) > maxOptionsBytes {
+				return nil, o, fmt.Errorf("%w: the options part is over %d bytes", ErrInvalid, maxOptionsBytes)
+			}
+			if o, err = parseOptions(b); err != nil {
+				return nil, o, err
+			}
+		default:
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, o, bodyError(err)
+			}
+		}
+		part.Close()
+	}
+	if len(out) == 0 {
+		return nil, o, fmt.Errorf("%w: no \"file\" part", ErrInvalid)
+	}
+	return out, o, nil
 }

@@ -36,6 +36,7 @@ type apiFakes struct {
 	pagesErr  error
 	notReady  error
 	submitted []Options
+	runs      []RunRequest // POST /v1/runs, as the server read them
 	*reviewFakes
 }
 
@@ -86,6 +87,28 @@ func (f *apiFakes) Submit(_ context.Context, p Principal, key string, u Upload, 
 	return j, false, nil
 }
 
+// runFolder is the one folder the fakes' configuration allows.
+const runFolder = "/srv/inbox"
+
+func (f *apiFakes) SubmitRun(_ context.Context, _ Principal, req RunRequest) (QueuedRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if req.Folder != "" && req.Folder != runFolder {
+		return QueuedRun{}, fmt.Errorf("%w: folder %q", ErrNotFound, req.Folder)
+	}
+	f.runs = append(f.runs, req)
+	n := len(req.Uploads)
+	if req.Folder != "" {
+		n = 3
+	}
+	docs := map[string]bool{}
+	for _, u := range req.Uploads {
+		docs[u.SHA256] = true
+	}
+	return QueuedRun{RunID: fmt.Sprintf("20260115T093000Z-%06d", len(f.runs)), Inputs: n, Documents: max(len(docs), n-len(req.Uploads)),
+		Status: "running"}, nil
+}
+
 func (f *apiFakes) Job(_ context.Context, id int64) (Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -126,7 +149,7 @@ func (f *apiFakes) Inspect(_ context.Context, data []byte) (int, error) {
 func newAPIServer(t *testing.T, f *apiFakes, edit func(*Config)) (*Server, *sdktrace.TracerProvider) {
 	t.Helper()
 	tp := sdktrace.NewTracerProvider()
-	cfg := Config{Auth: f, Extractor: f, Jobs: f, Catalog: f, Ready: f, Inspect: f, TracerProvider: tp, Registry: prometheus.NewRegistry(),
+	cfg := Config{Auth: f, Extractor: f, Jobs: f, Runs: f, Catalog: f, Ready: f, Inspect: f, TracerProvider: tp, Registry: prometheus.NewRegistry(),
 		MaxBodyBytes: 1 << 20, MaxPages: 10, Queue: f, Corrections: f, Records: f, Webhooks: f}
 	if edit != nil {
 		edit(&cfg)

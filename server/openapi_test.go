@@ -369,6 +369,8 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			want = append(want, "400")
 		case "POST /v1/webhooks":
 			want = append(want, "400", "413", "422")
+		case "POST /v1/runs":
+			want = append(want, "400", "404", "413", "415", "422")
 		case "GET /v1/webhooks/{id}/deliveries":
 			want = append(want, "400", "404")
 		case "GET /readyz":
@@ -473,8 +475,9 @@ type openAPIFakes struct {
 }
 
 const (
-	openAPIRunID = "20260115T093000Z-3f2a9c"
-	openAPIDocID = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	openAPIRunID       = "20260115T093000Z-3f2a9c"
+	openAPIQueuedRunID = "20260115T093000Z-9e8d7c"
+	openAPIDocID       = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 )
 
 var openAPITime = time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
@@ -560,6 +563,15 @@ func (f openAPIFakes) Document(_ context.Context, id string) (Document, error) {
 func (f openAPIFakes) Run(ctx context.Context, id string) (RunView, error) {
 	if id == "broken" {
 		return RunView{}, fmt.Errorf("pq: secret internal detail")
+	}
+	if id == openAPIQueuedRunID {
+		// A queued run half done: its manifest, the records and lines of
+		// the documents done so far, and its progress.
+		run := pipeline.Run{ID: id, Started: openAPITime, Status: "running", Versions: map[string]string{"code": "v0.1.0"},
+			Config: json.RawMessage(`{"schema":"invoice","extractor":"auto"}`)}
+		return RunView{Run: run, Steps: []pipeline.StepRecord{}, Results: []pipeline.ResultLine{}, Progress: &RunProgress{State: "running",
+			Total: 10000, Done: 2500, OK: 2490, Failed: 10, Review: 120, PerSecond: 9.8,
+			Spent: pipeline.Usage{InputTokens: 3000000, OutputTokens: 200000, Attempts: 2500, CostUSD: 0.57, Prices: "2025-06"}}}, nil
 	}
 	if id != openAPIRunID {
 		return RunView{}, fmt.Errorf("%w: run %q", ErrNotFound, id)
@@ -743,6 +755,30 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{name: "search with k out of range", srv: api, call: search(`{"query": "x", "k": 101}`), status: 422, request: openAPIRequestInvalid},
 		{name: "search too large", srv: api, call: search(bigSearch), status: 413},
 		{name: "run", srv: api, call: get("/v1/runs/"+openAPIRunID, goodKey), status: 200},
+		{name: "queued run", srv: api, call: get("/v1/runs/"+openAPIQueuedRunID, goodKey), status: 200},
+		{name: "run of uploads", srv: api, call: func(t *testing.T) call {
+			b, ct := uploads(t, `{"schema": "invoice"}`, [2]string{"a.pdf", samplePDF}, [2]string{"b.pdf", samplePDF})
+			return call{method: "POST", path: "/v1/runs", key: goodKey, body: b, ctype: ct}
+		}, status: 202, header: map[string]string{"Location": "/v1/runs/20260115T093000Z-000001", "Retry-After": "2"}},
+		{name: "run of a folder", srv: api, call: send("POST", "/v1/runs", `{"folder": "`+runFolder+`", "options": {"extractor": "auto"}}`, nil),
+			status: 202, header: map[string]string{"Location": "/v1/runs/20260115T093000Z-000002"}},
+		{name: "run of a folder not allowed", srv: api, call: send("POST", "/v1/runs", `{"folder": "/etc"}`, nil), status: 404},
+		{name: "run of a blank folder", srv: api, call: send("POST", "/v1/runs", `{"folder": " "}`, nil), status: 422, request: openAPIRequestInvalid},
+		{name: "run with an unknown member", srv: api, call: send("POST", "/v1/runs", `{"folder": "/srv", "files": []}`, nil), status: 400,
+			request: openAPIRequestInvalid},
+		{name: "run with options against their schema", srv: api, call: send("POST", "/v1/runs", `{"folder": "/srv", "options": {"speed": 9}}`, nil),
+			status: 422, request: openAPIRequestInvalid},
+		{name: "run without files", srv: api, call: func(t *testing.T) call {
+			b, ct := uploads(t, `{}`)
+			return call{method: "POST", path: "/v1/runs", key: goodKey, body: b, ctype: ct}
+		}, status: 400, request: openAPIRequestUnchecked},
+		{name: "run of uploads too large", srv: api, call: func(t *testing.T) call {
+			b, ct := uploads(t, "", [2]string{"big.pdf", samplePDF + strings.Repeat("x", 2<<20)})
+			return call{method: "POST", path: "/v1/runs", key: goodKey, body: b, ctype: ct}
+		}, status: 413, request: openAPIRequestUnchecked},
+		{name: "run of neither uploads nor a folder", srv: api, call: func(t *testing.T) call {
+			return call{method: "POST", path: "/v1/runs", key: goodKey, body: strings.NewReader("/srv/inbox"), ctype: "text/plain"}
+		}, status: 415, request: openAPIRequestInvalid},
 		{name: "unknown run", srv: api, call: get("/v1/runs/nope", goodKey), status: 404},
 		{name: "run failing", srv: api, call: get("/v1/runs/broken", goodKey), status: 500},
 		{name: "no key", srv: api, call: get("/v1/documents/"+openAPIDocID, ""), status: 401, request: openAPIRequestInvalid,

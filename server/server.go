@@ -145,6 +145,46 @@ type RunView struct {
 	Run     pipeline.Run          `json:"run"`
 	Steps   []pipeline.StepRecord `json:"steps"`
 	Results []pipeline.ResultLine `json:"results"`
+	// Progress is a queued run's (POST /v1/runs, 'extractor run --queue').
+	Progress *RunProgress `json:"progress,omitempty"`
+}
+
+// Runs queues batch runs whose documents workers do (POST /v1/runs).
+type Runs interface {
+	SubmitRun(ctx context.Context, p Principal, req RunRequest) (QueuedRun, error)
+}
+
+// RunRequest is a batch to run on the queue: uploaded files, or a folder
+// on the server's side that its configuration allows.
+type RunRequest struct {
+	Uploads []Upload
+	Folder  string
+	Options Options
+}
+
+// QueuedRun is what POST /v1/runs answers: the run's id and what it
+// queued.
+type QueuedRun struct {
+	RunID string `json:"run_id"`
+	// Inputs files were listed; Documents distinct documents queued (a
+	// file holding another's bytes is one document); Unreadable files
+	// could not be read and were not queued.
+	Inputs     int    `json:"inputs"`
+	Documents  int    `json:"documents"`
+	Unreadable int    `json:"unreadable,omitempty"`
+	Status     string `json:"status"`
+}
+
+// RunProgress is how a queued run goes.
+type RunProgress struct {
+	State     string         `json:"state"`
+	Total     int            `json:"total"`
+	Done      int            `json:"done"`
+	OK        int            `json:"ok"`
+	Failed    int            `json:"failed"`
+	Review    int            `json:"review"`
+	Spent     pipeline.Usage `json:"spent"`
+	PerSecond float64        `json:"documents_per_second"`
 }
 
 // SearchResults are the hits of a search (POST /v1/search).
@@ -195,8 +235,10 @@ type Config struct {
 	Auth      Authenticator
 	Extractor Extractor
 	Jobs      Jobs
-	Catalog   Catalog
-	Ready     Readiness
+	// Runs, when set, queues batch runs (POST /v1/runs).
+	Runs    Runs
+	Catalog Catalog
+	Ready   Readiness
 	// Inspect checks uploads; without it every upload is accepted and
 	// left to the pipeline.
 	Inspect Inspector
@@ -317,8 +359,19 @@ func (s *Server) apiRoutes() []route {
 	}
 }
 
-// allRoutes are the API's routes and the review loop's that are wired.
-func (s *Server) allRoutes() []route { return append(s.apiRoutes(), s.reviewRoutes()...) }
+// runRoutes are the batch runs' routes, when wired. Queueing a folder of
+// many thousand files reads them all: its deadline is long.
+func (s *Server) runRoutes() []route {
+	if s.cfg.Runs == nil {
+		return nil
+	}
+	return []route{{"POST /v1/runs", true, 10 * time.Minute, s.postRun}}
+}
+
+// allRoutes are the API's routes and the batch runs' and review loop's that are wired.
+func (s *Server) allRoutes() []route {
+	return append(append(s.apiRoutes(), s.runRoutes()...), s.reviewRoutes()...)
+}
 
 // Routes lists the API's routes ("METHOD /path"), for the OpenAPI check.
 func (s *Server) Routes() []string {

@@ -313,6 +313,15 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		}
 	}
+	saveBatches := func(docs []pipeline.StoredDocument, per int) func() {
+		return func() {
+			for first := 0; first < len(docs); first += per {
+				if err := s.SaveDocuments(ctx, docs[first:min(first+per, len(docs))]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
 	rate := func(d time.Duration) float64 { return float64(rows) / d.Seconds() }
 
 	// Each path is compared with the ceiling and with raw CopyFrom of the
@@ -360,6 +369,13 @@ func BenchmarkIngest(b *testing.B) {
 				keep("new "+sh.name, "SaveDocument: new documents, "+sh.name, timed(save(data[sh.name])))
 				keep("again "+sh.name, "  the same again (nothing written)", timed(save(data[sh.name])))
 			}
+			// Several documents a call (SaveDocuments): a batch of about
+			// 5,000 chunks.
+			for _, sh := range shapes[1:] {
+				per := max(1, 5000/sh.perDoc)
+				reset()
+				keep("new batched "+sh.name, fmt.Sprintf("SaveDocuments: new documents, %s, %d a call", sh.name, per), timed(saveBatches(data[sh.name], per)))
+			}
 		}
 		// With the model's HNSW index in place: once, as the build takes a
 		// while; the index is dropped afterwards.
@@ -390,6 +406,11 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(rate(best["vectors "+shapes[1].name]), "vectors-rows/s")
 		b.ReportMetric(rate(best["vectors "+shapes[1].name])/rate(best["raw-embeddings"]), "vectors-ratio")
 		b.ReportMetric(rate(best["new "+shapes[1].name])/rate(best["raw-keyed"]), "new-docs-ratio-keyed")
+		b.ReportMetric(rate(best["new batched "+shapes[2].name])/rawRate, "batched-50-of-bare")
+		var fsync, syncCommit string
+		s.pool.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit')").Scan(&fsync, &syncCommit)
+		fmt.Printf("  (server settings: fsync %s, synchronous_commit %s%s)\n", fsync, syncCommit,
+			map[bool]string{true: ": NOT durable, figures of a test cluster", false: ""}[fsync == "off" || syncCommit == "off"])
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,13 +36,40 @@ func TestMain(m *testing.M) {
 		signal.Notify(sigs, syscall.SIGTERM)
 		go func() { <-sigs; close(stop) }()
 		m.Stop = stop
-		os.Exit(m.Run(context.Background(), os.Args[1:]))
+		stopProfile := cpuProfile(os.Getenv(cpuProfileEnv))
+		code := m.Run(context.Background(), os.Args[1:])
+		stopProfile()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
 
 // asCLIEnv makes the test binary run the CLI with its arguments.
 const asCLIEnv = "EXTRACTOR_TEST_AS_CLI"
+
+// cpuProfileEnv names the file the CLI run by the test binary writes its
+// CPU profile to (the queue measure's -queue-cpuprofile).
+const cpuProfileEnv = "EXTRACTOR_TEST_CPUPROFILE"
+
+// cpuProfile starts a CPU profile into path (none when path is empty) and
+// returns what stops it.
+func cpuProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
 
 type result struct {
 	code           int

@@ -25,6 +25,7 @@ import (
 type parseFlags struct {
 	json, summary bool
 	isolate       bool
+	childUses     int
 	concurrency   int
 	timeout       time.Duration
 	maxPages      int
@@ -63,6 +64,8 @@ where other users could see it).`,
 	fl.BoolVar(&f.json, "json", false, "print each document as one JSON object per line (pages, status, lines with positions)")
 	fl.BoolVar(&f.summary, "summary", false, "print one summary line per document")
 	fl.BoolVar(&f.isolate, "isolate", true, "parse each file in a child process with a hard deadline and memory cap")
+	fl.IntVar(&f.childUses, "child-uses", 0, "with --isolate, retire a parser child after this many files (1: a child per file; for measures)")
+	fl.MarkHidden("child-uses")
 	fl.IntVar(&f.concurrency, "concurrency", runtime.NumCPU(), "files parsed at once")
 	fl.DurationVar(&f.timeout, "timeout", pdf.DefaultTimeout, "time limit per file")
 	fl.IntVar(&f.maxPages, "max-pages", pdf.DefaultMaxPages, "refuse documents with more pages")
@@ -97,6 +100,12 @@ func (m *Main) runParse(ctx context.Context, args []string, f parseFlags) error 
 	parser, err := m.documentParser(settings{OCR: ocrConfig{Mode: f.ocr, Languages: f.ocrLang, DPI: f.ocrDPI}}, opts, f.isolate, f.concurrency)
 	if err != nil {
 		return err
+	}
+	if f.childUses > 0 {
+		// A pool of its own whose children retire after childUses files:
+		// 1 is the child per file the pool replaced (issue 17's measure).
+		parser.pool = pdf.NewPool(pdf.PoolConfig{Command: m.ChildCommand, Size: f.concurrency, MaxUses: f.childUses})
+		defer parser.pool.Close()
 	}
 	parse := func(ctx context.Context, path string) (pipeline.Document, error) {
 		return parser.Parse(ctx, pipeline.FileInput(path))

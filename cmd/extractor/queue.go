@@ -27,6 +27,7 @@ import (
 	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/history"
 	"github.com/extractor-dev/extractor/pipeline"
+	"github.com/extractor-dev/extractor/server"
 	"github.com/extractor-dev/extractor/store"
 )
 
@@ -167,9 +168,41 @@ func (m *Main) runQueued(ctx context.Context, args []string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	sj, err := json.Marshal(s)
+	sources := make([]queuedSource, len(files))
+	for i, p := range files {
+		sources[i] = queuedSource{name: p, path: p}
+	}
+	fmt.Fprintf(m.Stderr, "extractor: queueing %d files\n", len(files))
+	start := time.Now()
+	res, err := m.queueRun(ctx, st, q, s, qp, sources, func(name string, err error) {
+		fmt.Fprintf(m.Stderr, "extractor: %s: %s (not queued)\n", name, reason(err))
+	})
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(m.Stderr, "extractor: run %s: %d documents queued (%d files, %d held the same bytes as another, %d unreadable) in %.1fs; workers: 'extractor worker'; progress: 'extractor runs watch %s'\n",
+		res.RunID, res.Documents, res.Inputs, res.Inputs-res.Unreadable-res.Documents, res.Unreadable, time.Since(start).Seconds(), res.RunID)
+	fmt.Fprintln(m.Stdout, res.RunID)
+	if res.Unreadable > 0 {
+		return errSomeFailed
+	}
+	return nil
+}
+
+// queuedSource is an input of a queued run: a file, or bytes uploaded.
+type queuedSource struct {
+	name, path string
+	data       []byte
+}
+
+// queueRun records a queued run of sources with settings s and queues its
+// documents in chunks; unreadable is told of each file that cannot be
+// read (it is not queued).
+func (m *Main) queueRun(ctx context.Context, st *store.Store, q *store.Queue, s settings, qp *queuedPipeline, sources []queuedSource, unreadable func(string, error)) (server.QueuedRun, error) {
+	var res server.QueuedRun
+	sj, err := json.Marshal(s)
+	if err != nil {
+		return res, err
 	}
 	// The inputs are in queued_inputs (a million paths do not belong in a
 	// manifest read whole).
@@ -177,48 +210,44 @@ func (m *Main) runQueued(ctx context.Context, args []string, f runFlags) error {
 		Versions: cloneMap(qp.versions)}
 	run.Versions["code"] = codeVersion()
 	if err := st.CreateQueuedRun(ctx, run, sj); err != nil {
-		return err
+		return res, err
 	}
-	fmt.Fprintf(m.Stderr, "extractor: run %s: queueing %d files\n", run.ID, len(files))
-	start := time.Now()
-	jobs, skipped := 0, 0
+	res.RunID, res.Inputs = run.ID, len(sources)
 	maxBytes := int64(pdf.DefaultMaxBytes)
-	for first := 0; first < len(files); first += enqueueChunk {
-		chunk := files[first:min(first+enqueueChunk, len(files))]
+	for first := 0; first < len(sources); first += enqueueChunk {
+		chunk := sources[first:min(first+enqueueChunk, len(sources))]
 		in := make([]store.QueuedInput, 0, len(chunk))
-		for _, p := range chunk {
-			data, err := readInput(p, maxBytes)
-			if err != nil {
-				// Not queued: it cannot be read here, so no worker could.
-				fmt.Fprintf(m.Stderr, "extractor: %s: %s (not queued)\n", p, reason(err))
-				skipped++
-				continue
+		for _, src := range chunk {
+			data := src.data
+			if src.path != "" {
+				if data, err = readInput(src.path, maxBytes); err != nil {
+					// Not queued: it cannot be read here, so no worker could.
+					unreadable(src.name, err)
+					res.Unreadable++
+					continue
+				}
 			}
 			sum := sha256.Sum256(data)
-			in = append(in, store.QueuedInput{Name: p, SHA256: hex.EncodeToString(sum[:]), Content: data})
+			in = append(in, store.QueuedInput{Name: src.name, SHA256: hex.EncodeToString(sum[:]), Content: data})
 		}
 		n, err := q.EnqueueRun(ctx, run.ID, first, in)
 		if err != nil {
-			return fmt.Errorf("run %s: queueing files %d to %d: %w", run.ID, first+1, first+len(chunk), err)
+			return res, fmt.Errorf("run %s: queueing inputs %d to %d: %w", run.ID, first+1, first+len(chunk), err)
 		}
-		jobs += n
+		res.Documents += n
 	}
 	done, err := st.SealRun(ctx, run.ID)
 	if err != nil {
-		return err
+		return res, err
 	}
+	res.Status = store.RunRunning
 	if done {
 		if _, err := st.CompleteRun(ctx, run.ID); err != nil {
-			return err
+			return res, err
 		}
+		res.Status = store.RunFinished
 	}
-	fmt.Fprintf(m.Stderr, "extractor: run %s: %d documents queued (%d files, %d held the same bytes as another, %d unreadable) in %.1fs; workers: 'extractor worker'; progress: 'extractor runs watch %s'\n",
-		run.ID, jobs, len(files), len(files)-skipped-jobs, skipped, time.Since(start).Seconds(), run.ID)
-	fmt.Fprintln(m.Stdout, run.ID)
-	if skipped > 0 {
-		return errSomeFailed
-	}
-	return nil
+	return res, nil
 }
 
 func cloneMap(m map[string]string) map[string]string {
@@ -677,4 +706,77 @@ func runSchema(run pipeline.Run) (pipeline.Schema, error) {
 		return schema, fmt.Errorf("run %s: schema %s: %w", run.ID, name, err)
 	}
 	return schema, nil
+}
+
+// SubmitRun queues a batch run (server.Runs): uploaded files, or the PDFs
+// of a folder below one of server.run_folders, with the service's
+// settings and the request's schema and extractor.
+func (s *service) SubmitRun(ctx context.Context, _ server.Principal, req server.RunRequest) (server.QueuedRun, error) {
+	set := s.base
+	set.Store = true
+	set.Schema = firstNonEmpty(req.Options.Schema, s.base.Schema, "invoice")
+	set.Extractor = firstNonEmpty(req.Options.Extractor, "auto")
+	qp, err := s.m.queuedPipeline(set, s.st, s.tp)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return server.QueuedRun{}, fmt.Errorf("%w: %v", server.ErrUnprocessable, ue.error)
+		}
+		return server.QueuedRun{}, err
+	}
+	var sources []queuedSource
+	if req.Folder != "" {
+		files, err := s.folderFiles(req.Folder)
+		if err != nil {
+			return server.QueuedRun{}, err
+		}
+		for _, f := range files {
+			sources = append(sources, queuedSource{name: f, path: f})
+		}
+	}
+	for _, u := range req.Uploads {
+		sources = append(sources, queuedSource{name: "upload:" + u.Name, data: u.Data})
+	}
+	return s.m.queueRun(ctx, s.st, s.queue, set, qp, sources, func(name string, err error) {
+		s.logger.Warn("a file of a queued run cannot be read", "file", name, "error", reason(err))
+	})
+}
+
+// folderFiles lists the PDFs of a folder that server.run_folders allows
+// (itself or below one of them, symbolic links resolved). What is not
+// allowed is not found: the answer says nothing of the server's disk.
+func (s *service) folderFiles(folder string) ([]string, error) {
+	notFound := fmt.Errorf("%w: folder %q (not one that server.run_folders allows, or empty)", server.ErrNotFound, pipeline.Printable(folder, 200))
+	if !filepath.IsAbs(folder) {
+		return nil, notFound
+	}
+	real, err := filepath.EvalSymlinks(filepath.Clean(folder))
+	if err != nil {
+		return nil, notFound
+	}
+	for _, root := range s.runFolders {
+		r, err := filepath.EvalSymlinks(filepath.Clean(root))
+		if err != nil {
+			continue
+		}
+		if real == r || strings.HasPrefix(real, r+string(filepath.Separator)) {
+			files, err := documentFiles([]string{real})
+			if err != nil || len(files) == 0 {
+				return nil, notFound
+			}
+			return files, nil
+		}
+	}
+	return nil, notFound
+}
+
+// runProgress is a queued run's progress for the API (nil for another
+// run).
+func (s *service) runProgress(ctx context.Context, id string) *server.RunProgress {
+	r, err := s.st.QueuedRun(ctx, id)
+	if err != nil {
+		return nil
+	}
+	return &server.RunProgress{State: r.State, Total: r.Total, Done: r.Done, OK: r.OK, Failed: r.Failed, Review: r.Review,
+		Spent: r.Spent, PerSecond: runRate(r, time.Now())}
 }

@@ -32,15 +32,17 @@ import (
 //	go test ./cmd/extractor -run '^TestMeasureQueue$' -queue-measure scale -queue-docs 10000 -queue-procs 4 -v -timeout 4h
 //	    N documents, P worker processes, a fake provider answering in 50 ms
 //	    with no limit: documents/s, CPU per document per process, rows and
-//	    bytes per document, queue latency
+//	    bytes per document, queue latency; -queue-cpuprofile DIR writes each
+//	    worker process's CPU profile (go tool pprof -top DIR/worker-1.pprof)
 var (
 	queueMeasure = flag.String("queue-measure", "", "run a queue measure: limit or scale")
 	queueDocs    = flag.Int("queue-docs", 0, "documents of the measure (default: limit 1800, scale 1000)")
 	queueProcs   = flag.Int("queue-procs", 4, "worker processes")
 	queueSlots   = flag.Int("queue-slots", 4, "documents each worker process does at once")
-	queueFiles   = flag.String("queue-files", "", "folder of synthetic invoices to use (default: made in a temp folder)")
+	queueFiles   = flag.String("queue-files", "", "folder of the synthetic invoices (made there when missing; default: a temp folder); every PDF in it is queued")
 	queueKill    = flag.Bool("queue-kill", false, "kill -9 one worker a third of the way and start another")
 	queueRestart = flag.Bool("queue-db-restart", false, "restart the database half way (scripts/pg.sh stop, start)")
+	queueProfile = flag.String("queue-cpuprofile", "", "folder where each worker process writes its CPU profile (worker-N.pprof)")
 )
 
 // fakeProvider answers chat requests after a delay, counting arrivals and
@@ -105,16 +107,25 @@ func TestMeasureQueue(t *testing.T) {
 	llm.Chat(prov.chat)
 	env := storedEnv(t)
 	dsn := env["EXTRACTOR_DATABASE_URL"]
+	// The invoices: made in a temp folder, or in -queue-files when it
+	// lacks them (kept there for the next measure).
 	dir := *queueFiles
 	if dir == "" {
 		dir = t.TempDir()
-		for i := range n {
-			b, _, err := synth.Invoice(synth.Options{Seed: int64(1000 + i/5000), Count: 5000}, i%5000)
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(dir, fmt.Sprintf("inv-%05d.pdf", i)), b, 0o644)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		name := filepath.Join(dir, fmt.Sprintf("inv-%05d.pdf", i))
+		if _, err := os.Stat(name); err == nil {
+			continue
 		}
+		b, _, err := synth.Invoice(synth.Options{Seed: int64(1000 + i/5000), Count: 5000}, i%5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(name, b, 0o644)
 	}
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	rpm := ""
@@ -132,6 +143,9 @@ func TestMeasureQueue(t *testing.T) {
 	startWorker := func() *proc {
 		c := exec.Command(exe, "worker", "--workers", strconv.Itoa(*queueSlots), "--config", cfg)
 		c.Env = append(os.Environ(), asCLIEnv+"=1", "EXTRACTOR_DATABASE_URL="+dsn, "EXTRACTOR_STATE="+t.TempDir())
+		if *queueProfile != "" {
+			c.Env = append(c.Env, fmt.Sprintf("%s=%s", cpuProfileEnv, filepath.Join(*queueProfile, fmt.Sprintf("worker-%d.pprof", len(procs)+1))))
+		}
 		p := &proc{cmd: c, stderr: &syncBuffer{}}
 		c.Stderr = p.stderr
 		if err := c.Start(); err != nil {
@@ -239,6 +253,8 @@ func TestMeasureQueue(t *testing.T) {
 			t.Errorf("the provider saw more than its limit")
 		}
 	}
+	_, watch := runOK(t, env, "runs", "watch", "--once", id)
+	t.Logf("runs watch --once %s: %s", id, strings.TrimSpace(watch.stderr+watch.stdout))
 	// Rows and bytes per document, and how long jobs waited.
 	var rows, bytes int64
 	tables, _ := pgx.CollectRows(mustRows(pool.Query(ctx, `SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables

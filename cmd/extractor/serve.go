@@ -46,6 +46,9 @@ type serverConfig struct {
 	EvalReport string `yaml:"eval_report"`
 	// Webhooks tunes the deliveries of webhook events.
 	Webhooks webhooksConfig `yaml:"webhooks"`
+	// RunFolders are the folders (and those below them) whose PDFs
+	// POST /v1/runs may queue by name (issue 17, queue.go).
+	RunFolders []string `yaml:"run_folders"`
 }
 
 // webhooksConfig is the config file's server.webhooks: section.
@@ -76,6 +79,7 @@ type service struct {
 	mu         sync.Mutex
 	extractors map[string][2]pipeline.Extractor
 	runs       queuedRuns // issue 17: the queued runs' pipelines (queue.go)
+	runFolders []string
 }
 
 type serveFlags struct {
@@ -111,6 +115,7 @@ func (m *Main) openService(ctx context.Context, f serveFlags, workers int) (*ser
 	if s.maxPages <= 0 {
 		s.maxPages = 200
 	}
+	s.runFolders = sc.RunFolders
 	if s.st, s.tp, err = m.openTraced(ctx, dsn, cfg.Search, ""); err != nil {
 		return nil, sc, err
 	}
@@ -417,7 +422,7 @@ func (s *service) Run(ctx context.Context, id string) (server.RunView, error) {
 	if lines == nil {
 		lines = []pipeline.ResultLine{}
 	}
-	return server.RunView{Run: run, Steps: steps, Results: lines}, nil
+	return server.RunView{Run: run, Steps: steps, Results: lines, Progress: s.runProgress(ctx, id)}, nil
 }
 
 // Search searches the stored chunks (server.Catalog).
@@ -559,7 +564,7 @@ func (m *Main) runServe(ctx context.Context, f serveFlags) error {
 	}
 	defer s.close(context.Background())
 	reg := prometheus.NewRegistry()
-	srv, err := server.New(server.Config{Auth: s, Extractor: s, Jobs: s, Catalog: s, Ready: s, Inspect: s,
+	srv, err := server.New(server.Config{Auth: s, Extractor: s, Jobs: s, Runs: s, Catalog: s, Ready: s, Inspect: s,
 		MaxBodyBytes: sc.MaxBodyBytes, MaxPages: s.maxPages, RequestTimeout: sc.RequestTimeout,
 		RatePerSecond: sc.RatePerSecond, Burst: sc.Burst, TracerProvider: s.tp, Registry: reg, Logger: s.logger,
 		Review: review{s, sc.EvalReport}, Queue: s.reviews(), Corrections: s.reviews(), Records: s.reviews(), Webhooks: s.reviews()})

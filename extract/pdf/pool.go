@@ -36,6 +36,10 @@ type Pool struct {
 	closed bool
 	// starts counts children started (for tests and measures).
 	starts int
+	// retiring are the children put away after their last parse, ending
+	// in the background; Close waits for them, so that a program that
+	// closes its pool leaves no child behind.
+	retiring sync.WaitGroup
 }
 
 // PoolConfig configures a Pool.
@@ -129,6 +133,7 @@ func (p *Pool) Close() error {
 	for _, c := range idle {
 		c.end()
 	}
+	p.retiring.Wait()
 	return nil
 }
 
@@ -192,12 +197,24 @@ func (p *Pool) take() (*child, error) {
 
 func (p *Pool) put(c *child) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed || c.uses >= p.cfg.MaxUses {
-		go c.end()
-		return
+	switch {
+	case p.closed:
+		// Close has started waiting: end it here, in the caller's time.
+		p.mu.Unlock()
+		c.end()
+	case c.uses >= p.cfg.MaxUses:
+		// Added under the lock before Close can set closed, hence
+		// before its Wait.
+		p.retiring.Add(1)
+		p.mu.Unlock()
+		go func() {
+			defer p.retiring.Done()
+			c.end()
+		}()
+	default:
+		p.idle = append(p.idle, c)
+		p.mu.Unlock()
 	}
-	p.idle = append(p.idle, c)
 }
 
 func (p *Pool) start() (*child, error) {

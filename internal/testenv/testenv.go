@@ -106,7 +106,17 @@ func SchemaURL(tb testing.TB, prefix string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		drop := "DROP SCHEMA " + schema + " CASCADE"
+		_, err := admin.Exec(ctx, drop)
+		if err != nil {
+			// The server may have been restarted under the test (the
+			// measure of faults does): once more on a new connection.
+			if c, cerr := pgx.Connect(ctx, dsn); cerr == nil {
+				_, err = c.Exec(ctx, drop)
+				c.Close(ctx)
+			}
+		}
+		if err != nil {
 			tb.Errorf("dropping %s: %v", schema, err)
 		}
 	})
