@@ -209,6 +209,9 @@ type Config struct {
 	Corrections Corrections
 	Records     ReviewRecords
 	Webhooks    Webhooks
+	// PageImages, when set, shows each page's image on the document page
+	// with the evidence boxes drawn over it.
+	PageImages PageImages
 
 	// MaxBodyBytes bounds a request body (default 20 MiB).
 	MaxBodyBytes int64
