@@ -150,6 +150,10 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	if s.cfg.Queue != nil {
 		page("GET /ui/review", true, s.getQueuePage)
 	}
+	if s.cfg.History != nil {
+		page("GET /ui/diff", true, s.getDiffPage)
+		page("GET /ui/documents/{id}/lineage", true, s.getLineagePage)
+	}
 	if s.cfg.Records != nil {
 		page("GET /ui/metrics", true, s.getMetricsPage)
 		mux.Handle("GET /ui/exports/approved", s.webPage("GET /ui/exports/approved", true, 5*time.Minute, s.getExportPage))

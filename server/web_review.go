@@ -80,6 +80,8 @@ type documentPage struct {
 	Review reviewState
 	// Next is the queue page to go back to.
 	Queue string
+	// Lineage: the fields link to their lineage.
+	Lineage bool
 }
 
 func (s *Server) getDocumentPage(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -120,7 +122,7 @@ func (s *Server) documentPage(w http.ResponseWriter, r *http.Request, p Principa
 			st.On, st.State, st.Version, st.Reasons, st.Decision = true, rd.State, rd.Version, rd.Reasons, rd.Decision
 		}
 	}
-	v := documentPage{documentView: buildDocument(d), Queue: "/ui/review"}
+	v := documentPage{documentView: buildDocument(d), Queue: "/ui/review", Lineage: s.cfg.History != nil}
 	corrected := map[string]bool{}
 	if st.On && s.cfg.Records != nil {
 		h, err := s.cfg.Records.History(r.Context(), id)
