@@ -241,7 +241,7 @@ func TestMeasureQueue(t *testing.T) {
 	}
 	// Rows and bytes per document, and how long jobs waited.
 	var rows, bytes int64
-	tables, _ := pgx.CollectRows(must(pool.Query(ctx, `SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables
+	tables, _ := pgx.CollectRows(mustRows(pool.Query(ctx, `SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables
 WHERE schemaname = current_schema() ORDER BY pg_total_relation_size(relid) DESC`)), func(r pgx.CollectableRow) (string, error) {
 		var name string
 		var n, size int64
@@ -274,7 +274,7 @@ FROM (SELECT extract(epoch FROM attempted_at - created_at) AS w FROM river_job W
 	}
 }
 
-func must(rows pgx.Rows, err error) pgx.Rows {
+func mustRows(rows pgx.Rows, err error) pgx.Rows {
 	if err != nil {
 		panic(err)
 	}
