@@ -90,12 +90,18 @@ func TestE2EReviewLoop(t *testing.T) {
 	defer cancelA()
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(bl.listen))
 	defer cancel()
+	// The browser lives as long as the context of its first action: start
+	// it here, not under a step's guard.
+	must(t, chromedp.Do(ctx))
 	ctx, cancelT := context.WithTimeout(ctx, 20*time.Minute) // a hang guard: a busy machine is slow, not wrong
 	defer cancelT()
 
 	in := func(ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
+		// A hang guard per step, so that a missing element names its step.
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
 			t.Fatalf("%s: %v\nserver log:\n%s", name, err, srv.stderr)
 		}
 	}
@@ -134,7 +140,7 @@ func TestE2EReviewLoop(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 900)); err != nil {
 				t.Fatalf("viewport %d: %v", w, err)
 			}
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatalf("screenshot %s: %v", name, err)
 			}
@@ -189,7 +195,7 @@ func TestE2EReviewLoop(t *testing.T) {
 		t.Errorf("verdict %q", v)
 	}
 	// The page image is shown, with the evidence boxes over it.
-	if ok := eval(`new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth > 500 ? "ok" : "small " + i.naturalWidth); i.onerror = () => r("failed"); i.src = document.querySelector("svg image").getAttribute("href"); })`); ok != "ok" {
+	if ok := eval(`new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth > 300 ? "ok" : "small " + i.naturalWidth); i.onerror = () => r("failed"); i.src = document.querySelector("svg image").getAttribute("href"); })`); ok != "ok" {
 		t.Errorf("the page image: %s", ok)
 	}
 	if n, _ := strconv.Atoi(eval(`String(document.querySelectorAll(".pageimg a.box").length)`)); n < 3 {
@@ -205,6 +211,7 @@ func TestE2EReviewLoop(t *testing.T) {
 	// A second session opens the same document before the first saves.
 	ctx2, cancel2 := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	defer cancel2()
+	must(t, chromedp.Do(ctx2))
 	in(ctx2, "second session", chromedp.Navigate(srv.url+docPath), chromedp.WaitVisible(chromedp.CSS("#key")),
 		chromedp.SendKeys(chromedp.CSS("#key"), key), chromedp.Submit(chromedp.CSS("#key")), chromedp.WaitVisible(chromedp.CSS("#decide")))
 	in(ctx2, "second session edits", chromedp.Click(chromedp.CSS(`a[aria-label="Correct vendor_name"]`)), chromedp.WaitVisible(chromedp.CSS("#edit-value")))
@@ -212,8 +219,8 @@ func TestE2EReviewLoop(t *testing.T) {
 	// The first corrects the date by clicking its line on the page image.
 	step("correct", chromedp.Click(chromedp.CSS(`a[aria-label="Correct issue_date"]`)), chromedp.WaitVisible(chromedp.CSS("#edit")))
 	check(ctx, "document-edit")
-	step("pick the line", chromedp.Click(chromedp.CSS(`.pageimg a.pick[aria-label^="Take “Rechnungsdatum"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="quote"]`)))
+	step("pick the line", chromedp.Click(chromedp.CSS(`.pageimg a.pick[aria-label^="Take “Rechnungsdatum"] rect`)),
+		chromedp.WaitVisible(chromedp.CSS(`#edit mark`)))
 	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#edit-value"))); err != nil || v != "27.11.2022" {
 		t.Errorf("the picked value: %q %v", v, err)
 	}
