@@ -202,6 +202,7 @@ type searchPage struct {
 type searchHitView struct {
 	SearchHit
 	File, Href, Score string
+	Lines             string // 1-based, as the document page numbers them
 }
 
 func (s *Server) getSearchPage(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -228,7 +229,8 @@ func (s *Server) getSearchPage(w http.ResponseWriter, r *http.Request, p Princip
 		v.Searched = true
 		for _, h := range res.Hits {
 			v.Hits = append(v.Hits, searchHitView{SearchHit: h, File: baseName(h.Source), Score: strconv.FormatFloat(h.Score, 'f', 4, 64),
-				Href: "/ui/documents/" + url.PathEscape(h.DocumentID) + "#" + lineID(h.Page, h.FirstLine+1)})
+				Lines: fmt.Sprintf("%d–%d", h.FirstLine+1, h.LastLine+1),
+				Href:  "/ui/documents/" + url.PathEscape(h.DocumentID) + "#" + lineID(h.Page, h.FirstLine+1)})
 		}
 	}
 	return s.render(w, r, http.StatusOK, "search", layout{Title: "Search", Active: "search", User: p.display(), Data: v})
