@@ -34,5 +34,5 @@ if [ -z "${EXTRACTOR_DATABASE_URL:-}" ]; then
 fi
 export EXTRACTOR_E2E_SHOTS=${EXTRACTOR_E2E_SHOTS:-$PWD/.local/e2e}
 mkdir -p "$EXTRACTOR_E2E_SHOTS"
-go test -tags e2e -count=1 -run 'E2E' ./cmd/extractor
+go test -tags e2e -count=1 -timeout 40m -run 'E2E' ./cmd/extractor
 echo "e2e: screenshots in $EXTRACTOR_E2E_SHOTS" >&2
