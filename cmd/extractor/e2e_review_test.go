@@ -74,14 +74,7 @@ func TestE2EReviewLoop(t *testing.T) {
 		shots = t.TempDir()
 	}
 	must(t, os.MkdirAll(shots, 0o755))
-	var axeJS string
-	if p := os.Getenv("EXTRACTOR_AXE"); p != "" {
-		b, err := os.ReadFile(p)
-		must(t, err)
-		axeJS = string(b)
-	} else {
-		t.Log("EXTRACTOR_AXE is not set: no accessibility check (scripts/e2e.sh sets it)")
-	}
+	axeJS := axeSource(t)
 
 	bl := &browserLog{origin: srv.url}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -138,30 +131,7 @@ func TestE2EReviewLoop(t *testing.T) {
 	check := func(ctx context.Context, name string) {
 		t.Helper()
 		pages = append(pages, name)
-		for _, w := range []int64{1280, 1920} {
-			if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 900)); err != nil {
-				t.Fatalf("viewport %d: %v", w, err)
-			}
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatalf("screenshot %s: %v", name, err)
-			}
-			must(t, os.WriteFile(filepath.Join(shots, fmt.Sprintf("review-%s-%d.png", name, w)), png, 0o644))
-		}
-		if axeJS == "" {
-			return
-		}
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeJS+";true")); err != nil {
-			t.Fatalf("axe on %s: %v", name, err)
-		}
-		vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("axe on %s: %v", name, err)
-		}
-		found[name] = vs
-		for _, v := range vs {
-			t.Errorf("axe, %s page: %s (%s, %d nodes: %s): %s", name, v.ID, v.Impact, v.Nodes, strings.Join(v.Targets, " | "), v.Help)
-		}
+		found[name] = checkPage(t, ctx, shots, "review-"+name, axeJS)
 	}
 
 	// Log in and upload the invoice through the model.
@@ -348,4 +318,47 @@ func TestE2EReviewLoop(t *testing.T) {
 	for _, p := range bl.problems {
 		t.Errorf("browser: %s", p)
 	}
+}
+
+// axeSource is axe-core's browser build (EXTRACTOR_AXE), "" without one.
+func axeSource(t *testing.T) string {
+	p := os.Getenv("EXTRACTOR_AXE")
+	if p == "" {
+		t.Log("EXTRACTOR_AXE is not set: no accessibility check (scripts/e2e.sh sets it)")
+		return ""
+	}
+	b, err := os.ReadFile(p)
+	must(t, err)
+	return string(b)
+}
+
+// checkPage screenshots the page at 1280 and 1920 px (SHOTS/NAME-WIDTH.png)
+// and runs axe-core on it (when axeJS is set): each violation fails the
+// test, and the violations are returned for the record.
+func checkPage(t *testing.T, ctx context.Context, shots, name, axeJS string) []axeViolation {
+	t.Helper()
+	for _, w := range []int64{1280, 1920} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 900)); err != nil {
+			t.Fatalf("viewport %d: %v", w, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		must(t, os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, w)), png, 0o644))
+	}
+	if axeJS == "" {
+		return nil
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeJS+";true")); err != nil {
+		t.Fatalf("axe on %s: %v", name, err)
+	}
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe on %s: %v", name, err)
+	}
+	for _, v := range vs {
+		t.Errorf("axe, %s page: %s (%s, %d nodes: %s): %s", name, v.ID, v.Impact, v.Nodes, strings.Join(v.Targets, " | "), v.Help)
+	}
+	return vs
 }

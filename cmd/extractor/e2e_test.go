@@ -181,13 +181,12 @@ func TestE2EPages(t *testing.T) {
 		}
 		return strings.TrimPrefix(loc, srv.url)
 	}
+	// Every page: screenshots at 1280 and 1920 px, and axe-core.
+	axeJS := axeSource(t)
+	violations := 0
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		must(t, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
+		violations += len(checkPage(t, ctx, shots, name, axeJS))
 	}
 
 	// Logging in: a wrong key, then the right one, back where we wanted.
@@ -332,7 +331,7 @@ func TestE2EPages(t *testing.T) {
 	for _, p := range bl.problems {
 		t.Errorf("browser: %s", p)
 	}
-	t.Logf("%d requests, screenshots in %s", len(bl.requests), shots)
+	t.Logf("%d requests, %d axe-core violations, screenshots in %s", len(bl.requests), violations, shots)
 }
 
 func must(t *testing.T, err error) {
