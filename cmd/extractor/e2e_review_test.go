@@ -320,6 +320,9 @@ func TestE2EReviewLoop(t *testing.T) {
 	}
 }
 
+const pageImagesLoaded = `Promise.all([...document.querySelectorAll("svg image")].map(i => new Promise(r => {
+  const x = new Image(); x.onload = x.onerror = () => r(true); x.src = i.getAttribute("href"); }))).then(() => true)`
+
 // axeSource is axe-core's browser build (EXTRACTOR_AXE), "" without one.
 func axeSource(t *testing.T) string {
 	p := os.Getenv("EXTRACTOR_AXE")
@@ -337,6 +340,11 @@ func axeSource(t *testing.T) string {
 // test, and the violations are returned for the record.
 func checkPage(t *testing.T, ctx context.Context, shots, name, axeJS string) []axeViolation {
 	t.Helper()
+	// The page images load after the page: wait for them (loaded or
+	// failed), so that the screenshots show them.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](pageImagesLoaded, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("page images of %s: %v", name, err)
+	}
 	for _, w := range []int64{1280, 1920} {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 900)); err != nil {
 			t.Fatalf("viewport %d: %v", w, err)
