@@ -216,3 +216,47 @@ func TestValueOf(t *testing.T) {
 		}
 	}
 }
+
+// historyFake prints a diff and a lineage as the CLI would.
+type historyFake struct{}
+
+func (historyFake) Diff(_ context.Context, a, b string) (string, error) {
+	if a == "nope" {
+		return "", fmt.Errorf("%w: no run %q", ErrNotFound, a)
+	}
+	return "diff " + a + " → " + b + "\n\n<b>inv.pdf</b>\n  issue_date: \"2026-01-12\" → \"2026-01-13\"\n", nil
+}
+
+func (historyFake) Lineage(_ context.Context, doc, field, run string) (string, error) {
+	if field == "colour" {
+		return "", fmt.Errorf("%w: unknown field %q", pipeline.ErrInvalid, field)
+	}
+	return "lineage of " + field + " in inv.pdf, run run1\n\nvalue  \"119.00\"\n", nil
+}
+
+func TestDiffAndLineagePages(t *testing.T) {
+	rv := sampleReview()
+	s, _ := newWebServer(t, rv, func(c *Config) { c.History = historyFake{} })
+	b := loggedIn(t, s)
+	rec := b.do("GET", "/ui/diff?a=run0&b=run1", "", nil)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	contains(t, "the diff page", rec.Body.String(), `<pre class="report">diff run0 → run1`, "&lt;b&gt;inv.pdf&lt;/b&gt;", `<option value="run1" selected>`)
+	rec = b.do("GET", "/ui/diff?a=nope&b=run1", "", nil)
+	contains(t, "an unknown run", rec.Body.String(), `<p class="alert bad">`, "no run")
+
+	page := b.do("GET", "/ui/documents/doc1", "", nil).Body.String()
+	contains(t, "the document page", page, `<a href="/ui/documents/doc1/lineage?field=total_amount" aria-label="Lineage of total_amount">lineage</a>`)
+	rec = b.do("GET", "/ui/documents/doc1/lineage?field=total_amount", "", nil)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	contains(t, "the lineage page", rec.Body.String(), "lineage of total_amount in inv.pdf", `href="/ui/documents/doc1#fields"`)
+	if rec := b.do("GET", "/ui/documents/doc1/lineage?field=colour", "", nil); rec.Code != 422 {
+		t.Errorf("bad field: %d", rec.Code)
+	}
+	if rec := b.do("GET", "/ui/documents/doc1/lineage", "", nil); rec.Code != 422 && rec.Code != 400 {
+		t.Errorf("no field: %d", rec.Code)
+	}
+}
