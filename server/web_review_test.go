@@ -149,6 +149,7 @@ func TestCorrectByPicking(t *testing.T) {
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/ui/review?reason=ungrounded" || rf.state != "approved" {
 		t.Errorf("approve: %d %v %s", rec.Code, rec.Header(), rf.state)
 	}
+	contains(t, "the approved document", b.do("GET", doc, "", nil).Body.String(), "✓ Approved</strong> by test: these values are the ones exported.")
 	// A form from another site is refused.
 	rec = b.do("POST", doc+"/decision", url.Values{"version": {"7"}, "decision": {"rejected"}, "reason": {"x"}}.Encode(),
 		map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
