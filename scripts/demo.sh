@@ -11,7 +11,9 @@
 #   5. say what the database holds
 #   6. evaluate the samples against their labels: the business summary, and
 #      the HTML report in .local/demo/eval.html
-#   7. serve the review pages: a key for the demo, 'extractor serve' in the
+#   7. extract the sample e-invoices (testdata/einvoice): those whose printed
+#      values disagree with their embedded XML go to the review queue
+#   8. serve the review pages: a key for the demo, 'extractor serve' in the
 #      background, and the URL of the review queue with the documents that
 #      need a person (the database and the server keep running; the script
 #      says how to stop them). DEMO_SERVE=0 skips this step and stops the
@@ -71,6 +73,9 @@ printf '\nRuns, traces and lineage: bin/extractor runs; bin/extractor traces lis
 if [ "${DEMO_SERVE:-1}" = 0 ]; then
 	exit "$status"
 fi
+
+step "extractor run testdata/einvoice (e-invoices whose printed values disagree with their XML need a person)"
+$x run testdata/einvoice || status=$?
 
 step "extractor serve: the review loop in the browser"
 addr=${DEMO_ADDR:-127.0.0.1:8080}
