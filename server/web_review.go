@@ -47,8 +47,9 @@ type reviewState struct {
 	Reasons  []string
 	Decision *pipeline.Decision
 	History  []historyRow
-	// Edit is the field being edited ("" for none), with the form's
-	// values; Items are the list names with their columns, for adding.
+	// Edit is the correction form of the field being edited (nil for
+	// none); Notice says what was just done, Problem why a form was
+	// refused.
 	Edit    *editForm
 	Notice  string
 	Problem *problemView
@@ -165,6 +166,15 @@ func (s *Server) prepareEdit(v *documentPage, d DocumentView, e *editForm, pick 
 		for _, f := range v.Fields {
 			if f.Name == e.Field {
 				e.Value = cmp.Or(f.Raw, f.Value)
+			}
+		}
+		for _, l := range v.Lists {
+			for _, row := range l.Rows {
+				for _, c := range row.Cells {
+					if c.Path == e.Field {
+						e.Value = cmp.Or(c.Raw, c.Value)
+					}
+				}
 			}
 		}
 	}
@@ -377,7 +387,7 @@ func (s *Server) formProblem(r *http.Request, err error, version int, what strin
 	return nil
 }
 
-// postDecision takes the approve and reject forms.
+// postDecisionForm takes the approve and reject forms.
 func (s *Server) postDecisionForm(w http.ResponseWriter, r *http.Request, p Principal) error {
 	if err := s.parseForm(w, r); err != nil {
 		return err
