@@ -282,8 +282,22 @@ func TestE2EReviewLoop(t *testing.T) {
 		t.Error("issue_date was not scored")
 	}
 
+	// Another document, approved from the queue with the keyboard: j, a.
+	other, err := os.ReadFile(sample(t, "synth-0004.pdf"))
+	must(t, err)
+	upload, ct := multipartBody(t, other, "synth-0004.pdf", `{"extractor": "llm"}`)
+	if resp, b := request(t, "POST", srv.url+"/v1/extractions", key, upload, ct, nil); resp.StatusCode != 200 {
+		t.Fatalf("second upload: %d %s", resp.StatusCode, b)
+	}
+	step("queue again", chromedp.Navigate(srv.url+"/ui/review"), chromedp.WaitVisible(chromedp.CSS("table.queue")))
+	if q := text("table.queue"); !strings.Contains(q, "synth-0004.pdf") {
+		t.Errorf("the queue: %s", q)
+	}
 	// The queue is empty again; search, runs, the diff of the two runs.
-	step("queue after", chromedp.Navigate(srv.url+"/ui/review"), chromedp.WaitVisible(chromedp.CSS(".alert.good")))
+	step("approve by keyboard", chromedp.KeyEvent("j"), chromedp.KeyEvent("a"), chromedp.WaitVisible(chromedp.CSS(".alert.good")))
+	if loc := location(); loc != "/ui/review" {
+		t.Errorf("after approving from the queue: at %s", loc)
+	}
 	step("search", chromedp.Navigate(srv.url+"/ui/search?q=Rechnungsdatum&mode=text"), chromedp.WaitVisible(chromedp.CSS("h2")))
 	if n, _ := strconv.Atoi(eval(`String(document.querySelectorAll('ol.hits a[href^="/ui/documents/` + docID + `"]').length)`)); n < 1 {
 		t.Errorf("search: no hit links to the document")
