@@ -60,7 +60,10 @@ type editForm struct {
 	Field, Value, Reason string
 	Page                 int
 	Quote                string
-	Cancel               string
+	// Box is the picked line's box ("x0,y0,x1,y1" in page points), kept
+	// with the correction for the record.
+	Box    string
+	Cancel string
 }
 
 // problemView is what went wrong with a form, and for a conflict what the
@@ -190,6 +193,9 @@ func (s *Server) prepareEdit(v *documentPage, d DocumentView, e *editForm, pick 
 			if lid == pick {
 				e.Page, e.Quote = pg.Number, strings.TrimSpace(l.Text)
 				e.Value = valueOf(l.Text)
+				if b := l.Box; b.X1 > b.X0 && b.Y1 > b.Y0 {
+					e.Box = fmt.Sprintf("%g,%g,%g,%g", b.X0, b.Y0, b.X1, b.Y1)
+				}
 			}
 		}
 	}
@@ -319,7 +325,7 @@ func (s *Server) postFields(w http.ResponseWriter, r *http.Request, p Principal)
 	switch ch.Op {
 	case pipeline.OpSet:
 		if pg, _ := strconv.Atoi(f.Get("page")); pg > 0 && strings.TrimSpace(f.Get("quote")) != "" {
-			ch.Evidence = &pipeline.ChangeEvidence{Page: pg, Quote: f.Get("quote")}
+			ch.Evidence = &pipeline.ChangeEvidence{Page: pg, Quote: f.Get("quote"), Box: parseBox(f.Get("box"))}
 		}
 	case pipeline.OpAdd:
 		ch.Item = map[string]string{}
@@ -347,12 +353,36 @@ func (s *Server) postFields(w http.ResponseWriter, r *http.Request, p Principal)
 		st.Edit = &editForm{Field: ch.Field, Value: ch.Value, Reason: req.Reason}
 		if ch.Evidence != nil {
 			st.Edit.Page, st.Edit.Quote = ch.Evidence.Page, ch.Evidence.Quote
+			if b := ch.Evidence.Box; b != nil {
+				st.Edit.Box = fmt.Sprintf("%g,%g,%g,%g", b.X0, b.Y0, b.X1, b.Y1)
+			}
 		}
 	}
 	if st.Problem == nil {
 		return err
 	}
 	return s.documentPage(w, r, p, s.viewError(r, err).Status, st, "")
+}
+
+// parseBox reads "x0,y0,x1,y1"; nil when it is not four numbers making a
+// box.
+func parseBox(s string) *pipeline.Box {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return nil
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || f < 0 || f > 1e5 {
+			return nil
+		}
+		v[i] = f
+	}
+	if v[2] <= v[0] || v[3] <= v[1] {
+		return nil
+	}
+	return &pipeline.Box{X0: v[0], Y0: v[1], X1: v[2], Y1: v[3]}
 }
 
 func describeChange(ch pipeline.Change) string {

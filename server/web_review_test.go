@@ -96,18 +96,21 @@ func TestCorrectByPicking(t *testing.T) {
 		`<form method="post" action="/ui/documents/`+openAPIDocID+`/fields" class="edit card" id="edit">`,
 		`<input type="hidden" name="field" value="issue_date">`,
 		`name="value" id="edit-value" value="2026-01-12"`,
-		`<input type="hidden" name="page" value="1"><input type="hidden" name="quote" value="Invoice date: 2026-01-12">`,
+		`<input type="hidden" name="page" value="1"><input type="hidden" name="quote" value="Invoice date: 2026-01-12"><input type="hidden" name="box" value="50,60,300,72">`,
 		`<a href="/ui/documents/`+openAPIDocID+`?edit=issue_date&amp;line=p1-l4#edit" class="pick"`,
 		`<a class="pick-line" href="/ui/documents/`+openAPIDocID+`?edit=issue_date&amp;line=p1-l3#edit"`,
 	)
 	form := url.Values{"version": {"3"}, "op": {"set"}, "field": {"issue_date"}, "value": {"2026-01-12"}, "page": {"1"},
-		"quote": {"Invoice date: 2026-01-12"}, "reason": {"was wrong"}}
+		"quote": {"Invoice date: 2026-01-12"}, "box": {"50,60,300,72"}, "reason": {"was wrong"}}
 	rec = b.do("POST", doc+"/fields", form.Encode(), nil)
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != doc+"?done=corrected#fields" {
 		t.Fatalf("correct: %d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
 	if len(rf.corrections) != 1 || rf.corrections[0].Field != "issue_date" || rf.corrections[0].By != "test" {
 		t.Fatalf("corrections: %+v", rf.corrections)
+	}
+	if ev := rf.lastChanges[0].Evidence; ev == nil || ev.Page != 1 || ev.Box == nil || *ev.Box != (pipeline.Box{X0: 50, Y0: 60, X1: 300, Y1: 72}) {
+		t.Errorf("the change's evidence: %+v", rf.lastChanges[0].Evidence)
 	}
 	page = b.do("GET", doc+"?done=corrected", "", nil).Body.String()
 	contains(t, "the page after the correction", page, "Saved.", `<h2 id="history">History</h2>`, "set issue_date", "was wrong",
