@@ -179,6 +179,7 @@ type boxView struct {
 	Label      string
 	Href       string
 	Bad        bool
+	Word       bool // a word of an OCR line, not the whole line
 }
 
 type documentView struct {

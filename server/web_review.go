@@ -102,12 +102,17 @@ func (s *Server) getDocumentPage(w http.ResponseWriter, r *http.Request, p Princ
 	if edit := q.Get("edit"); edit != "" {
 		st.Edit = &editForm{Field: pipeline.Printable(edit, 200)}
 	}
-	return s.documentPage(w, r, p, http.StatusOK, st, q.Get("line"))
+	pick := q.Get("line")
+	if w := q.Get("word"); w != "" {
+		pick += "-w" + w
+	}
+	return s.documentPage(w, r, p, http.StatusOK, st, pick)
 }
 
 // documentPage renders the document page with the review state st (its
 // edit form, notice or problem filled in by the caller); pick is a line
-// ("p1-l5") picked as the edited field's evidence.
+// ("p1-l5") or a word of an OCR line ("p1-l5-w3") picked as the edited
+// field's evidence.
 func (s *Server) documentPage(w http.ResponseWriter, r *http.Request, p Principal, status int, st reviewState, pick string) error {
 	id := r.PathValue("id")
 	d, err := s.cfg.Review.DocumentView(r.Context(), id)
@@ -194,6 +199,23 @@ func (s *Server) prepareEdit(v *documentPage, d DocumentView, e *editForm, pick 
 				e.Page, e.Quote = pg.Number, strings.TrimSpace(l.Text)
 				e.Value = valueOf(l.Text)
 				if b := l.Box; b.X1 > b.X0 && b.Y1 > b.Y0 {
+					e.Box = fmt.Sprintf("%g,%g,%g,%g", b.X0, b.Y0, b.X1, b.Y1)
+				}
+			}
+			// The words of an OCR line can be picked one by one on the
+			// image (the text column still picks the whole line): the word
+			// is the value, the line its quote.
+			for k, wd := range l.Words {
+				b := wd.Box
+				if b.X1 <= b.X0 || b.Y1 <= b.Y0 || strings.TrimSpace(wd.Text) == "" {
+					continue
+				}
+				wid := lid + "-w" + strconv.Itoa(k+1)
+				whref := base + "?" + url.Values{"edit": {e.Field}, "line": {lid}, "word": {strconv.Itoa(k + 1)}}.Encode() + "#edit"
+				v.Pages[pi].Picks = append(v.Pages[pi].Picks, boxView{X: b.X0, Y: b.Y0, W: b.X1 - b.X0, H: b.Y1 - b.Y0,
+					Label: "Take the word “" + wd.Text + "” for " + e.Field, Href: whref, Word: true})
+				if wid == pick {
+					e.Page, e.Quote, e.Value = pg.Number, strings.TrimSpace(l.Text), wd.Text
 					e.Box = fmt.Sprintf("%g,%g,%g,%g", b.X0, b.Y0, b.X1, b.Y1)
 				}
 			}

@@ -32,7 +32,10 @@ func reviewWeb(t *testing.T) (*browser, *reviewFakes, *pageImagesFake) {
 			{Text: "ACME GmbH, Berlin", Box: box(40)},
 			{Text: "Invoice date: 2026-01-12", Box: box(60)},
 			{Text: "Widgets 10 x 10,00 100,00", Box: box(100)},
-			{Text: "Total 119,00 €", Box: box(140)},
+			{Text: "Total 119,00 €", Box: box(140), Words: []pipeline.Word{
+				{Text: "Total", Box: pipeline.Box{X0: 50, Y0: 140, X1: 80, Y1: 152}, Confidence: 0.9},
+				{Text: "119,00", Box: pipeline.Box{X0: 250, Y0: 140, X1: 285, Y1: 152}, Confidence: 0.6},
+				{Text: "€", Box: pipeline.Box{X0: 290, Y0: 140, X1: 300, Y1: 152}, Confidence: 0.9}}},
 		}}}}
 	rf, img := newReviewFakes(), &pageImagesFake{}
 	s, _ := newWebServer(t, rv, func(c *Config) {
@@ -100,6 +103,11 @@ func TestCorrectByPicking(t *testing.T) {
 		`<a href="/ui/documents/`+openAPIDocID+`?edit=issue_date&amp;line=p1-l4#edit" class="pick"`,
 		`<a class="pick-line" href="/ui/documents/`+openAPIDocID+`?edit=issue_date&amp;line=p1-l3#edit"`,
 	)
+	// A word of an OCR line: the word is the value, the line the quote.
+	page = b.do("GET", doc+"?edit=total_amount&line=p1-l4&word=2", "", nil).Body.String()
+	contains(t, "a picked word", page, `name="value" id="edit-value" value="119,00"`,
+		`<input type="hidden" name="quote" value="Total 119,00 €"><input type="hidden" name="box" value="250,140,285,152">`,
+		`class="pick word" aria-label="Take the word “119,00” for total_amount"`)
 	form := url.Values{"version": {"3"}, "op": {"set"}, "field": {"issue_date"}, "value": {"2026-01-12"}, "page": {"1"},
 		"quote": {"Invoice date: 2026-01-12"}, "box": {"50,60,300,72"}, "reason": {"was wrong"}}
 	rec = b.do("POST", doc+"/fields", form.Encode(), nil)
