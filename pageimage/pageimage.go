@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	_ "image/jpeg" // decoding JPEG pages to turn them
 	"image/png"
 	"os"
 	"os/exec"
@@ -103,17 +104,23 @@ func (r *Renderer) DPI() int { return r.cfg.DPI }
 
 var idPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// Page returns page n (1-based) of the document whose content hash is id;
-// data is called for the document's bytes only when the page is not
-// cached.
-func (r *Renderer) Page(ctx context.Context, id string, n int, data func(context.Context) ([]byte, error)) (Image, error) {
+// Page returns page n (1-based) of the document whose content hash is id,
+// turned clockwise by rotate degrees (0, 90, 180 or 270: how far OCR
+// turned a sideways scan to stand it upright, so that the image matches
+// the page's boxes); data is called for the document's bytes only when the
+// page is not cached.
+func (r *Renderer) Page(ctx context.Context, id string, n, rotate int, data func(context.Context) ([]byte, error)) (Image, error) {
 	if !idPattern.MatchString(id) {
 		return Image{}, fmt.Errorf("%w: %q is not a document id", ErrNoPage, id)
 	}
 	if n < 1 {
 		return Image{}, fmt.Errorf("%w: page %d", ErrNoPage, n)
 	}
+	rotate = ((rotate % 360) + 360) % 360 / 90 * 90
 	key := id + "-p" + strconv.Itoa(n) + "-" + strconv.Itoa(r.cfg.DPI)
+	if rotate != 0 {
+		key += "-r" + strconv.Itoa(rotate)
+	}
 	if img, ok := r.cached(key); ok {
 		return img, nil
 	}
@@ -132,6 +139,9 @@ func (r *Renderer) Page(ctx context.Context, id string, n int, data func(context
 	r.mu.Unlock()
 
 	c.img, c.err = r.render(ctx, n, data)
+	if c.err == nil && rotate != 0 {
+		c.img, c.err = r.rotate(c.img, rotate)
+	}
 	if c.err == nil {
 		r.store(key, c.img)
 	}
@@ -221,6 +231,44 @@ func (r *Renderer) tiffPage(data []byte, n int) (Image, error) {
 		return Image{}, fmt.Errorf("%w: TIFF page %d: %v", ErrRender, n, err)
 	}
 	return encodePNG(img)
+}
+
+// rotate turns an image clockwise by deg (90, 180 or 270) and encodes it
+// as PNG. The pixel count is checked from the header before decoding.
+func (r *Renderer) rotate(img Image, deg int) (Image, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(img.Data))
+	if err != nil {
+		return Image{}, fmt.Errorf("%w: reading the image to turn it: %v", ErrRender, err)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > r.cfg.MaxPixels {
+		return Image{}, fmt.Errorf("%w: the image is %d x %d pixels", ErrRender, cfg.Width, cfg.Height)
+	}
+	src, _, err := image.Decode(bytes.NewReader(img.Data))
+	if err != nil {
+		return Image{}, fmt.Errorf("%w: decoding the image to turn it: %v", ErrRender, err)
+	}
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var dst *image.RGBA
+	if deg == 180 {
+		dst = image.NewRGBA(image.Rect(0, 0, w, h))
+	} else {
+		dst = image.NewRGBA(image.Rect(0, 0, h, w))
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := src.At(b.Min.X+x, b.Min.Y+y)
+			switch deg {
+			case 90: // clockwise: (x, y) goes to (h-1-y, x)
+				dst.Set(h-1-y, x, c)
+			case 180:
+				dst.Set(w-1-x, h-1-y, c)
+			case 270:
+				dst.Set(y, w-1-x, c)
+			}
+		}
+	}
+	return encodePNG(dst)
 }
 
 func encodePNG(img image.Image) (Image, error) {

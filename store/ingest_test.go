@@ -47,7 +47,8 @@ func TestSaveDocumentIdempotent(t *testing.T) {
 	first := counts(t, s)
 	want := map[string]int{"documents": 1, "pages": 3, "chunks": len(sd.Chunks), "embeddings": 2 * len(sd.Chunks),
 		"extractions": 1, "runs": 0, "step_records": 0, "spans": 0, "step_cache": 0, "api_keys": 0, "idempotency_keys": 0, "uploads": 0, "results": 0,
-		"review_documents": 0, "corrections": 0, "review_decisions": 0, "webhooks": 0, "webhook_events": 0, "webhook_deliveries": 0}
+		"review_documents": 0, "corrections": 0, "review_decisions": 0, "webhooks": 0, "webhook_events": 0, "webhook_deliveries": 0,
+		"queued_runs": 0, "queued_inputs": 0, "queued_documents": 0, "calls": 0, "rate_limits": 0}
 	if !maps.Equal(first, want) {
 		t.Fatalf("after one save: %v, want %v", first, want)
 	}

@@ -293,11 +293,40 @@ func TestE2EReviewLoop(t *testing.T) {
 	if q := text("table.queue"); !strings.Contains(q, "synth-0004.pdf") {
 		t.Errorf("the queue: %s", q)
 	}
-	// The queue is empty again; search, runs, the diff of the two runs.
+
 	step("approve by keyboard", chromedp.KeyEvent("j"), chromedp.KeyEvent("a"), chromedp.WaitVisible(chromedp.CSS(".alert.good")))
 	if loc := location(); loc != "/ui/review" {
 		t.Errorf("after approving from the queue: at %s", loc)
 	}
+
+	// A scanned invoice (a PNG read by OCR): its image with the evidence
+	// boxes, and its recognised words to pick one by one.
+	scan, err := os.ReadFile(filepath.Join(testdataDir(t), "..", "..", "scans", "files", "scan", "scan-0007.png"))
+	must(t, err)
+	upload, ct = multipartBody(t, scan, "scan-0007.png", `{"extractor": "rules"}`)
+	resp, b := request(t, "POST", srv.url+"/v1/extractions", key, upload, ct, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("scan upload: %d %s", resp.StatusCode, b)
+	}
+	var scanned struct {
+		DocumentID string `json:"document_id"`
+	}
+	must(t, json.Unmarshal(b, &scanned))
+	step("scanned document", chromedp.Navigate(srv.url+"/ui/documents/"+scanned.DocumentID+"?edit=total_amount#edit"), chromedp.WaitVisible(chromedp.CSS("#edit")))
+	if n, _ := strconv.Atoi(eval(`String(document.querySelectorAll(".pageimg a.box").length)`)); n < 5 {
+		t.Errorf("%d evidence boxes on the scan", n)
+	}
+	if n, _ := strconv.Atoi(eval(`String(document.querySelectorAll(".pageimg a.pick.word").length)`)); n < 20 {
+		t.Errorf("%d words to pick on the scan", n)
+	}
+	// The sideways scan is shown upright, as OCR read it (its boxes are
+	// in the upright page).
+	if shape := eval(`new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalHeight > i.naturalWidth ? "portrait" : "landscape"); i.onerror = () => r("failed"); i.src = document.querySelector("svg image").getAttribute("href"); })`); shape != "portrait" {
+		t.Errorf("the scan's image is %s, want it turned upright (portrait)", shape)
+	}
+	check(ctx, "document-scan")
+
+	// Search, runs, the diff of the two runs.
 	step("search", chromedp.Navigate(srv.url+"/ui/search?q=Rechnungsdatum&mode=text"), chromedp.WaitVisible(chromedp.CSS("h2")))
 	if n, _ := strconv.Atoi(eval(`String(document.querySelectorAll('ol.hits a[href^="/ui/documents/` + docID + `"]').length)`)); n < 1 {
 		t.Errorf("search: no hit links to the document")

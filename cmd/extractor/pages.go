@@ -31,7 +31,17 @@ func (p pageImages) PageImage(ctx context.Context, id string, page int) (server.
 	if page < 1 || page > d.Pages {
 		return server.PageImage{}, fmt.Errorf("%w: page %d of document %s (it has %d)", server.ErrNotFound, page, id, d.Pages)
 	}
-	img, err := p.r.Page(ctx, id, page, func(ctx context.Context) ([]byte, error) { return p.bytes(ctx, id, d.Source) })
+	// A scan OCR turned upright is turned the same way, so that the image
+	// matches the boxes.
+	rotate := 0
+	if pages, err := p.s.st.Pages(ctx, id); err == nil {
+		for _, pg := range pages {
+			if pg.Number == page && pg.OCR != nil {
+				rotate = pg.OCR.Rotation
+			}
+		}
+	}
+	img, err := p.r.Page(ctx, id, page, rotate, func(ctx context.Context) ([]byte, error) { return p.bytes(ctx, id, d.Source) })
 	switch {
 	case errors.Is(err, pageimage.ErrNoPage):
 		return server.PageImage{}, fmt.Errorf("%w: %v", server.ErrNotFound, err)
