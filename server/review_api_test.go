@@ -26,6 +26,7 @@ type reviewFakes struct {
 	hooks       []Webhook
 	lastQueue   QueueQuery
 	lastExport  ExportQuery
+	lastChanges []pipeline.Change
 	exportErr   error
 }
 
@@ -78,6 +79,7 @@ func (f *reviewFakes) Correct(_ context.Context, p Principal, id string, pre Pre
 	if !pre.Holds(f.version) {
 		return ReviewDocument{}, fmt.Errorf("%w: the document is at version %d", ErrPreconditionFailed, f.version)
 	}
+	f.lastChanges = req.Changes
 	var fe []FieldError
 	for i, c := range req.Changes {
 		if c.Field == "colour" {

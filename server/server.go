@@ -251,6 +251,12 @@ type Config struct {
 	Corrections Corrections
 	Records     ReviewRecords
 	Webhooks    Webhooks
+	// PageImages, when set, shows each page's image on the document page
+	// with the evidence boxes drawn over it.
+	PageImages PageImages
+	// History, when set, serves the diff of two runs and the lineage of a
+	// value (linked from every field).
+	History History
 
 	// MaxBodyBytes bounds a request body (default 20 MiB).
 	MaxBodyBytes int64

@@ -5,8 +5,10 @@ package server
 // traces and the eval report).
 //
 // Everything a page needs is embedded (templates, one stylesheet, an SVG
-// icon): no script, font or style is loaded from another host, and the
-// pages run no script at all, which the Content-Security-Policy says.
+// icon, one small script for keyboard shortcuts): nothing is loaded from
+// another host, and no inline script runs, which the
+// Content-Security-Policy says. Every page and form works without the
+// script: forms are plain POSTs answered by a redirect.
 // Every value goes through html/template: documents come from untrusted
 // PDFs.
 //
@@ -19,7 +21,7 @@ package server
 // longer valid.
 //
 // Cross-site request forgery: besides SameSite=Strict, every POST (login,
-// logout, upload) must come from this origin: net/http's
+// logout, upload, corrections, decisions) must come from this origin: net/http's
 // CrossOriginProtection refuses a request whose Sec-Fetch-Site says it is
 // cross-site, or whose Origin names another host; when the browser sends
 // no Origin, a Referer from another host is refused too. A request with
@@ -102,6 +104,12 @@ var pages = func() map[string]*template.Template {
 var pageFuncs = template.FuncMap{
 	"asset": func(name string) string { return "/ui/static/" + name + "?v=" + assetVersion },
 	"path":  url.PathEscape,
+	"reason": func(r string) string {
+		if t, ok := reasonTitles[r]; ok {
+			return t
+		}
+		return r
+	},
 }
 
 // layout is what every page gets: the title, the active tab, who is
@@ -131,6 +139,25 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	page("GET /ui/traces/{id}", true, s.getTracePage)
 	page("GET /ui/eval", true, s.getEvalPage)
 	page("GET /ui/eval/report", true, s.getEvalReport)
+	page("GET /ui/search", true, s.getSearchPage)
+	if s.cfg.PageImages != nil {
+		page("GET /ui/documents/{id}/pages/{n}/image", true, s.getPageImage)
+	}
+	if s.cfg.Corrections != nil {
+		page("POST /ui/documents/{id}/fields", true, s.postFields)
+		page("POST /ui/documents/{id}/decision", true, s.postDecisionForm)
+	}
+	if s.cfg.Queue != nil {
+		page("GET /ui/review", true, s.getQueuePage)
+	}
+	if s.cfg.History != nil {
+		page("GET /ui/diff", true, s.getDiffPage)
+		page("GET /ui/documents/{id}/lineage", true, s.getLineagePage)
+	}
+	if s.cfg.Records != nil {
+		page("GET /ui/metrics", true, s.getMetricsPage)
+		mux.Handle("GET /ui/exports/approved", s.webPage("GET /ui/exports/approved", true, 5*time.Minute, s.getExportPage))
+	}
 	page("/ui/", false, func(w http.ResponseWriter, r *http.Request, _ Principal) error {
 		return unmatched(mux, w, r)
 	})
@@ -168,9 +195,10 @@ func staticHandler() http.Handler {
 	})
 }
 
-// pageCSP lets a page use our stylesheet and icon, inline SVG and nothing
-// else: no script at all, forms only to us, and no framing.
-const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
+// pageCSP lets a page use our stylesheet, icon, page images, inline SVG
+// and our one script (keyboard shortcuts; every page works without it),
+// and nothing else: forms only to us, and no framing.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
 	"frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func setPageHeaders(w http.ResponseWriter) {

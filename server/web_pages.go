@@ -114,9 +114,12 @@ type fieldRow struct {
 	Grounded        bool
 	Issues          []issueView
 	Fail, Warn, Bad bool
+	Box             string // id of the evidence box on the page image; "" when none
+	Corrected       bool   // a person set the value
 }
 
 type itemCell struct {
+	Path       string // the cell's field path, "line_items[0].amount"
 	Value, Raw string
 	Found      bool
 	Grounded   bool
@@ -125,6 +128,7 @@ type itemCell struct {
 
 type itemRow struct {
 	ID       string
+	Path     string // "line_items[0]"
 	N        int
 	Cells    []itemCell
 	Line     string
@@ -135,9 +139,10 @@ type itemRow struct {
 }
 
 type listView struct {
-	Name    string
-	Columns []string
-	Rows    []itemRow
+	Name     string
+	Editable bool
+	Columns  []string
+	Rows     []itemRow
 }
 
 type lineMark struct {
@@ -150,6 +155,7 @@ type lineView struct {
 	N     int
 	Text  string
 	Marks []lineMark
+	Pick  string // in edit mode, the link that takes this line as the value's evidence
 }
 
 type pageView struct {
@@ -157,6 +163,23 @@ type pageView struct {
 	Status string
 	Error  string
 	Lines  []lineView
+	// Image is the page image's URL ("" without one); W and H the page
+	// size in points, the coordinates of Boxes and Picks.
+	Image string
+	W, H  float64
+	Boxes []boxView
+	Picks []boxView
+}
+
+// boxView is a rectangle over the page image: a field's evidence, or (in
+// edit mode) a line to pick.
+type boxView struct {
+	ID         string
+	X, Y, W, H float64
+	Label      string
+	Href       string
+	Bad        bool
+	Word       bool // a word of an OCR line, not the whole line
 }
 
 type documentView struct {
@@ -171,15 +194,6 @@ type documentView struct {
 	Ungrounded         int
 	Usage              string
 	Pages              []pageView
-}
-
-func (s *Server) getDocumentPage(w http.ResponseWriter, r *http.Request, p Principal) error {
-	d, err := s.cfg.Review.DocumentView(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	v := buildDocument(d)
-	return s.render(w, r, http.StatusOK, "document", layout{Title: cmp.Or(baseName(d.Source), d.ID), User: p.display(), Data: v})
 }
 
 func buildDocument(d DocumentView) documentView {
@@ -245,6 +259,7 @@ func buildDocument(d DocumentView) documentView {
 		if pi, first, last, ok := locate(d.Pages, f.Page, f.Quote); ok {
 			row.Line, row.Where = v.mark(pi, first, last, lineMark{Label: name, Href: "#" + row.ID, Bad: row.Bad})
 			row.Moved = f.Page != 0 && d.Pages[pi].Number != f.Page
+			row.Box = v.box(d.Pages[pi], pi, first, last, row.ID, name, row.Bad)
 		}
 		v.Fields = append(v.Fields, row)
 	}
@@ -260,10 +275,10 @@ func buildDocument(d DocumentView) documentView {
 		lv := listView{Name: name, Columns: slices.Sorted(maps.Keys(cols))}
 		for i, it := range items {
 			path := fmt.Sprintf("%s[%d]", name, i)
-			row := itemRow{ID: fmt.Sprintf("l%d-%d", li+1, i+1), N: i + 1, Grounded: it.Grounded, Issues: take(path)}
+			row := itemRow{ID: fmt.Sprintf("l%d-%d", li+1, i+1), Path: path, N: i + 1, Grounded: it.Grounded, Issues: take(path)}
 			for _, c := range lv.Columns {
 				f, ok := it.Fields[c]
-				cell := itemCell{Value: f.Value, Raw: f.Raw, Found: ok && f.Found(), Grounded: f.Grounded}
+				cell := itemCell{Path: path + "." + c, Value: f.Value, Raw: f.Raw, Found: ok && f.Found(), Grounded: f.Grounded}
 				if is := take(path + "." + c); len(is) > 0 {
 					row.Issues = append(row.Issues, is...)
 					cell.Bad = true
@@ -278,7 +293,9 @@ func buildDocument(d DocumentView) documentView {
 				row.Bad = row.Bad || c.Bad
 			}
 			if pi, first, last, ok := locate(d.Pages, it.Page, it.Quote); ok {
-				row.Line, row.Where = v.mark(pi, first, last, lineMark{Label: fmt.Sprintf("%s #%d", name, i+1), Href: "#" + row.ID, Bad: row.Bad})
+				label := fmt.Sprintf("%s #%d", name, i+1)
+				row.Line, row.Where = v.mark(pi, first, last, lineMark{Label: label, Href: "#" + row.ID, Bad: row.Bad})
+				v.box(d.Pages[pi], pi, first, last, row.ID, label, row.Bad)
 			}
 			lv.Rows = append(lv.Rows, row)
 		}
@@ -306,6 +323,32 @@ func (v *documentView) mark(pi, first, last int, m lineMark) (anchor, where stri
 		where += fmt.Sprintf("–%d", last+1)
 	}
 	return pv.Lines[first].ID, where
+}
+
+// box draws the evidence of a field (lines first..last of page pi) on
+// the page image and returns the box's id ("" when the lines have no
+// boxes).
+func (v *documentView) box(pg pipeline.Page, pi, first, last int, rowID, label string, bad bool) string {
+	var u pipeline.Box
+	for j := first; j <= last && j < len(pg.Lines); j++ {
+		b := pg.Lines[j].Box
+		if b.X1 <= b.X0 || b.Y1 <= b.Y0 {
+			continue
+		}
+		if u.X1 <= u.X0 {
+			u = b
+			continue
+		}
+		u = pipeline.Box{X0: min(u.X0, b.X0), Y0: min(u.Y0, b.Y0), X1: max(u.X1, b.X1), Y1: max(u.Y1, b.Y1)}
+	}
+	if u.X1 <= u.X0 {
+		return ""
+	}
+	id := "bx-" + rowID
+	pv := &v.Pages[pi]
+	pv.Boxes = append(pv.Boxes, boxView{ID: id, X: u.X0 - 2, Y: u.Y0 - 2, W: u.X1 - u.X0 + 4, H: u.Y1 - u.Y0 + 4,
+		Label: label, Href: "#" + rowID, Bad: bad})
+	return id
 }
 
 func lineID(page, line int) string { return fmt.Sprintf("p%d-l%d", page, line) }

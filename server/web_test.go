@@ -408,8 +408,8 @@ func TestDocumentPage(t *testing.T) {
 			t.Errorf("the page lacks %s", want)
 		}
 	}
-	if strings.Contains(page, "<script") {
-		t.Error("the page has a script")
+	if n := strings.Count(page, "<script"); n != 1 || !strings.Contains(page, `<script src="/ui/static/keys.js?v=`+assetVersion+`" defer></script>`) {
+		t.Errorf("the page has %d scripts, or an inline one", n)
 	}
 	h := rec.Header()
 	if !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") || h.Get("X-Frame-Options") != "DENY" || h.Get("Cache-Control") != "no-store" || len(h.Get("X-Trace-Id")) != 32 {

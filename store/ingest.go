@@ -256,10 +256,10 @@ WHERE id = $1`
 
 // Pages are few per document: one JSON array.
 const insertPages = `
-INSERT INTO pages (document_id, number, status, width, height, error, text, lines)
-SELECT $1, r.number, r.status, r.width, r.height, r.error, r.text, r.lines
+INSERT INTO pages (document_id, number, status, width, height, error, text, lines, ocr)
+SELECT $1, r.number, r.status, r.width, r.height, r.error, r.text, r.lines, r.ocr
 FROM jsonb_to_recordset($2::jsonb) AS r(number integer, status text, width double precision,
-    height double precision, error text, text text, lines jsonb)`
+    height double precision, error text, text text, lines jsonb, ocr jsonb)`
 
 const insertExtraction = `
 INSERT INTO extractions (document_id, run_id, schema_name, schema_version, schema_hash, extractor_kind,
@@ -312,6 +312,8 @@ type pageRow struct {
 	Error  string          `json:"error"`
 	Text   string          `json:"text"`
 	Lines  []pipeline.Line `json:"lines"`
+	// OCR is how an OCR page was recognised (null for the others).
+	OCR *pipeline.OCRInfo `json:"ocr"`
 }
 
 // prepareDocument checks a StoredDocument and encodes what goes in JSON:
@@ -364,7 +366,7 @@ func prepareDocument(d pipeline.StoredDocument) (*docInput, error) {
 			lines = []pipeline.Line{}
 		}
 		rows = append(rows, pageRow{Number: p.Number, Status: string(st), Width: p.Width, Height: p.Height,
-			Error: p.Error, Text: p.Text(), Lines: lines})
+			Error: p.Error, Text: p.Text(), Lines: lines, OCR: p.OCR})
 		in.pageNumbers = append(in.pageNumbers, int32(p.Number))
 		if st.HasText() {
 			in.textPages++

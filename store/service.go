@@ -247,18 +247,23 @@ FROM extractions WHERE document_id = $1 ORDER BY created_at DESC, id DESC`, id)
 
 // Pages returns a stored document's pages with their lines.
 func (s *Store) Pages(ctx context.Context, id string) ([]pipeline.Page, error) {
-	rows, err := s.pool.Query(ctx, "SELECT number, status, width, height, error, lines FROM pages WHERE document_id = $1 ORDER BY number", id)
+	rows, err := s.pool.Query(ctx, "SELECT number, status, width, height, error, lines, ocr FROM pages WHERE document_id = $1 ORDER BY number", id)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.Page, error) {
 		var p pipeline.Page
 		var status string
-		var lines []byte
-		if err := r.Scan(&p.Number, &status, &p.Width, &p.Height, &p.Error, &lines); err != nil {
+		var lines, ocr []byte
+		if err := r.Scan(&p.Number, &status, &p.Width, &p.Height, &p.Error, &lines, &ocr); err != nil {
 			return p, err
 		}
 		p.Status = pipeline.PageStatus(status)
+		if ocr != nil {
+			if err := json.Unmarshal(ocr, &p.OCR); err != nil {
+				return p, err
+			}
+		}
 		return p, json.Unmarshal(lines, &p.Lines)
 	})
 }

@@ -3,11 +3,14 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/extractor-dev/extractor/extract/einvoice"
 	"github.com/extractor-dev/extractor/extract/ocr"
 	"github.com/extractor-dev/extractor/extract/pdf"
+	"github.com/extractor-dev/extractor/pageimage"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/server"
 	"github.com/extractor-dev/extractor/store"
@@ -232,7 +236,13 @@ func (s *service) process(ctx context.Context, via string, data []byte, name str
 	var res pipeline.Result
 	var line pipeline.ResultLine
 	// The upload is parsed from memory (by the isolated child, through its
-	// stdin): nothing of it is written to this machine's disk.
+	// stdin): nothing of it is written to this machine's disk. It is kept
+	// in the database, as a job's upload is, for the page images of the
+	// review pages.
+	sum := sha256.Sum256(data)
+	if err := s.st.SaveUpload(sctx, hex.EncodeToString(sum[:]), name, data); err != nil {
+		s.logger.Warn("the upload was not kept: its pages will have no image", "error", err)
+	}
 	err = b.Process(ctx, []pipeline.Input{{Name: source, Data: data}}, func(_ int, r pipeline.Result, l pipeline.ResultLine) error {
 		res, line = r, l
 		return nil
@@ -567,7 +577,9 @@ func (m *Main) runServe(ctx context.Context, f serveFlags) error {
 	srv, err := server.New(server.Config{Auth: s, Extractor: s, Jobs: s, Runs: s, Catalog: s, Ready: s, Inspect: s,
 		MaxBodyBytes: sc.MaxBodyBytes, MaxPages: s.maxPages, RequestTimeout: sc.RequestTimeout,
 		RatePerSecond: sc.RatePerSecond, Burst: sc.Burst, TracerProvider: s.tp, Registry: reg, Logger: s.logger,
-		Review: review{s, sc.EvalReport}, Queue: s.reviews(), Corrections: s.reviews(), Records: s.reviews(), Webhooks: s.reviews()})
+		Review: review{s, sc.EvalReport}, Queue: s.reviews(), Corrections: s.reviews(), Records: s.reviews(), Webhooks: s.reviews(),
+		PageImages: pageImages{s, pageimage.New(pageimage.Config{CacheDir: filepath.Join(m.stateDir(""), "pages")})},
+		History:    webHistory{m.history("")}})
 	if err != nil {
 		return err
 	}

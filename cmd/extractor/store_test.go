@@ -57,7 +57,7 @@ func storedEnv(t *testing.T) map[string]string {
 	t.Helper()
 	env := map[string]string{"EXTRACTOR_DATABASE_URL": testDatabase(t), "EXTRACTOR_STATE": t.TempDir()}
 	out := stdoutOK(t, env, "db", "migrate")
-	mustContain(t, "db migrate", out, "database schema at version 6")
+	mustContain(t, "db migrate", out, "database schema at version 7")
 	return env
 }
 

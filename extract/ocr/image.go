@@ -205,3 +205,19 @@ func pgmInfo(data []byte) (w, h, header int, err error) {
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
+
+// TIFFPage returns page n (1-based) of a TIFF file as a TIFF of its own,
+// and the page's width and height in pixels. It fails with ErrBadImage for
+// a malformed file or a page that is not there.
+func TIFFPage(data []byte, n, maxPages int) (page []byte, width, height int, err error) {
+	order, dirs, err := readTIFF(data, maxPages)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if n < 1 || n > len(dirs) {
+		return nil, 0, 0, fmt.Errorf("%w: the TIFF has %d pages, not page %d", ErrBadImage, len(dirs), n)
+	}
+	d := dirs[n-1]
+	page, err = d.singlePage(order, data)
+	return page, d.info.width, d.info.height, err
+}
