@@ -21,6 +21,7 @@ import (
 	"github.com/extractor-dev/extractor/extract/ocr"
 	"github.com/extractor-dev/extractor/extract/pdf"
 	"github.com/extractor-dev/extractor/extract/rules"
+	"github.com/extractor-dev/extractor/pageimage"
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/store"
 	"github.com/extractor-dev/extractor/tracing"
@@ -287,7 +288,7 @@ func (m *Main) newLLM(s settings, tp trace.TracerProvider) (*extract.LLM, error)
 	}
 	var images extract.PageImages
 	if vision != extract.VisionOff {
-		images = &pageImages{opts: ocr.Options{Languages: s.OCR.Languages}, load: s.pageBytes}
+		images = visionImages{r: pageimage.New(pageimage.Config{}), load: s.pageBytes}
 	}
 	l, err := extract.NewLLM(withLimiter(s.limiter, extract.LLMConfig{
 		BaseURL: lc.BaseURL, APIKey: firstNonEmpty(m.Getenv("EXTRACTOR_LLM_API_KEY"), m.Getenv("OPENAI_API_KEY")),
