@@ -116,6 +116,7 @@ type fieldRow struct {
 	Fail, Warn, Bad bool
 	Box             string // id of the evidence box on the page image; "" when none
 	Corrected       bool   // a person set the value
+	NotPrinted      bool   // read from the e-invoice, which carries it; the page does not print it
 }
 
 type itemCell struct {
@@ -185,6 +186,7 @@ type boxView struct {
 type documentView struct {
 	ID, Source, Status string
 	Schema, Extractor  string
+	EInvoice           string // the e-invoice the values were read from: syntax, profile, attachment, rules
 	RunID, TraceID     string
 	HasExtraction      bool
 	Fields             []fieldRow
@@ -220,6 +222,7 @@ func buildDocument(d DocumentView) documentView {
 		v.Extractor += " · " + x.Extractor.Model
 	}
 	v.Usage = usageText(x.Usage)
+	v.EInvoice = einvoiceText(x.Source)
 
 	// Issues by the field they concern.
 	byField := map[string][]issueView{}
@@ -244,7 +247,7 @@ func buildDocument(d DocumentView) documentView {
 		f := x.Fields[name]
 		row := fieldRow{ID: "f" + strconv.Itoa(i+1), Name: name, Value: f.Value, Raw: f.Raw, Currency: f.Currency, Found: f.Found(),
 			Page: f.Page, Quote: f.Quote, Grounded: f.Grounded, Confidence: strconv.FormatFloat(f.Confidence, 'f', 2, 64),
-			LowConfidence: f.Confidence < 0.5, Issues: take(name)}
+			LowConfidence: f.Confidence < 0.5, Issues: take(name), NotPrinted: f.Found() && f.NotPrinted()}
 		for _, is := range row.Issues {
 			if is.Severity == string(pipeline.SeverityFail) {
 				row.Fail = true
@@ -252,10 +255,10 @@ func buildDocument(d DocumentView) documentView {
 				row.Warn = true
 			}
 		}
-		if row.Found && !row.Grounded {
+		if row.Found && !row.Grounded && !row.NotPrinted {
 			v.Ungrounded++
 		}
-		row.Bad = row.Fail || (row.Found && !row.Grounded)
+		row.Bad = row.Fail || (row.Found && !row.Grounded && !row.NotPrinted)
 		if pi, first, last, ok := locate(d.Pages, f.Page, f.Quote); ok {
 			row.Line, row.Where = v.mark(pi, first, last, lineMark{Label: name, Href: "#" + row.ID, Bad: row.Bad})
 			row.Moved = f.Page != 0 && d.Pages[pi].Number != f.Page
@@ -681,4 +684,28 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// einvoiceText says which e-invoice a document's values were read from:
+// "CII, EN 16931, factur-x.xml; EN 16931 rules checked, broken: BR-CO-16";
+// "" for values read from the text.
+func einvoiceText(src *pipeline.Source) string {
+	if src == nil {
+		return ""
+	}
+	parts := []string{cmp.Or(src.Syntax, "XML")}
+	if src.Profile != "" {
+		parts = append(parts, src.Profile)
+	}
+	if src.Attachment != "" {
+		parts = append(parts, src.Attachment)
+	}
+	t := "e-invoice: " + strings.Join(parts, ", ")
+	switch {
+	case len(src.Violations) > 0:
+		t += "; EN 16931 rules broken: " + strings.Join(src.Violations, ", ")
+	case src.RulesChecked:
+		t += "; EN 16931 rules of the profile checked"
+	}
+	return t
 }

@@ -628,3 +628,35 @@ func TestPagesRateLimited(t *testing.T) {
 		t.Errorf("statuses %v", codes)
 	}
 }
+
+// A document read from its e-invoice says so (syntax, profile, attachment,
+// rules), and a value the XML carries but the page does not print is
+// neither ungrounded nor bad: it is marked as in the XML only.
+func TestDocumentFromAnEInvoice(t *testing.T) {
+	page := pipeline.Page{Number: 1, Status: pipeline.PageText, Lines: []pipeline.Line{{Text: "Rechnung Nr. R-1"}, {Text: "Gesamtbetrag 119,00 EUR"}}}
+	x := pipeline.Extraction{Schema: pipeline.SchemaRef{Name: "invoice"}, Extractor: pipeline.ExtractorRef{Kind: "einvoice"},
+		Source: &pipeline.Source{Kind: "einvoice", Attachment: "factur-x.xml", Syntax: "CII", Profile: "EN 16931", RulesChecked: true},
+		Fields: map[string]pipeline.Field{
+			"invoice_number": {Value: "R-1", Grounded: true, Evidence: pipeline.Evidence{Origin: "einvoice:BT-1", Page: 1, Quote: "Rechnung Nr. R-1"}},
+			"iban":           {Value: "DE89370400440532013000", Evidence: pipeline.Evidence{Origin: "einvoice:BT-84"}},
+		}}
+	v := buildDocument(DocumentView{ID: "d", Pages: []pipeline.Page{page}, Extraction: &x})
+	if v.EInvoice != "e-invoice: CII, EN 16931, factur-x.xml; EN 16931 rules of the profile checked" {
+		t.Errorf("source %q", v.EInvoice)
+	}
+	if v.Ungrounded != 0 {
+		t.Errorf("%d ungrounded: a value the page does not print is not ungrounded", v.Ungrounded)
+	}
+	for _, r := range v.Fields {
+		if r.Name == "iban" && (!r.NotPrinted || r.Bad) {
+			t.Errorf("iban row %+v", r)
+		}
+	}
+	x.Source.Violations = []string{"BR-CO-16"}
+	if got := einvoiceText(x.Source); !strings.HasSuffix(got, "EN 16931 rules broken: BR-CO-16") {
+		t.Errorf("violations: %q", got)
+	}
+	if einvoiceText(nil) != "" {
+		t.Error("a text extraction has no e-invoice")
+	}
+}
