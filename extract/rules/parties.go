@@ -443,7 +443,7 @@ func (pf *partyFinder) addressBlocks() {
 				continue
 			}
 			block := pf.block(lines, k, ci)
-			for _, bl := range block {
+			for i, bl := range block {
 				if bl.Pos > l.Pos {
 					break
 				}
@@ -453,6 +453,13 @@ func (pf *partyFinder) addressBlocks() {
 				}
 				if pf.lay.nameLike(cleanName(cl.Text)) == 0 || salutation(cl.Text) {
 					continue
+				}
+				// A lone word over a company name is a heading, or one OCR
+				// garbled ("Bill to" read as "Billo"), not the name.
+				if i+1 < len(block) && block[i+1].Pos <= l.Pos && !strings.Contains(strings.TrimSpace(cl.Text), " ") && !legalFormRe.MatchString(cl.Text) {
+					if next, ok := blockCell(block[i+1], c); ok && legalFormRe.MatchString(next.Text) && pf.lay.nameLike(cleanName(next.Text)) > 0 {
+						bl, cl = block[i+1], next
+					}
 				}
 				if !seen[bl] {
 					seen[bl] = true

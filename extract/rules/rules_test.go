@@ -995,3 +995,30 @@ func BenchmarkCorpus(b *testing.B) {
 		}
 	}
 }
+
+// A lone word over a company name in an address block is a heading, or
+// one OCR garbled ("Bill to" read as "Billo" on testdata/scans' scan-0007),
+// not the customer.
+func TestGarbledHeadingOverAName(t *testing.T) {
+	// testdata/scan-0007-ocr.json: 'extractor parse --json' of
+	// testdata/scans/files/scan/scan-0007.png (tesseract 5.3.0).
+	data, err := os.ReadFile(filepath.Join("testdata", "scan-0007-ocr.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc pipeline.Document
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := extract.Builtin("invoice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := New(Config{}).Extract(context.Background(), doc, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := x.Fields["customer_name"].Raw; got != "Brookfield Logistics LLP" {
+		t.Errorf("customer_name %q, want Brookfield Logistics LLP", got)
+	}
+}
