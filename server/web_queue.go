@@ -81,7 +81,7 @@ func (s *Server) getQueuePage(w http.ResponseWriter, r *http.Request, p Principa
 	}
 	for _, it := range page.Items {
 		row := queueRow{DocumentID: it.DocumentID, File: baseName(it.File), Schema: it.Schema, Vendor: it.Vendor, RunID: it.RunID,
-			Confidence: strconv.FormatFloat(it.Confidence, 'f', 2, 64), Corrections: it.Corrections, Version: it.Version,
+			Confidence: confidenceText(it.Confidence), Corrections: it.Corrections, Version: it.Version,
 			Href: "/ui/documents/" + url.PathEscape(it.DocumentID)}
 		if it.QueuedAt != nil {
 			row.Queued = formatTime(*it.QueuedAt)
@@ -234,4 +234,14 @@ func (s *Server) getSearchPage(w http.ResponseWriter, r *http.Request, p Princip
 		}
 	}
 	return s.render(w, r, http.StatusOK, "search", layout{Title: "Search", Active: "search", User: p.display(), Data: v})
+}
+
+// confidenceText is a document confidence for the queue: "—" when none
+// was estimated (an LLM's documents carry no calibrated estimate), not a
+// 0.00 that reads as "surely wrong".
+func confidenceText(c float64) string {
+	if c <= 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(c, 'f', 2, 64)
 }

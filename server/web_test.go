@@ -660,3 +660,11 @@ func TestDocumentFromAnEInvoice(t *testing.T) {
 		t.Error("a text extraction has no e-invoice")
 	}
 }
+
+func TestConfidenceText(t *testing.T) {
+	for c, want := range map[float64]string{0: "—", 0.5: "0.50", 0.987: "0.99"} {
+		if got := confidenceText(c); got != want {
+			t.Errorf("confidenceText(%v) = %q, want %q", c, got, want)
+		}
+	}
+}
