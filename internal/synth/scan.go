@@ -3,6 +3,7 @@ package synth
 import (
 	"bytes"
 	"cmp"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,8 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-pdf/fpdf"
 )
 
 // Scanned invoices: the same documents as Invoice, printed and scanned or
@@ -538,42 +537,75 @@ func jpegRoundTrip(img *image.Gray, quality int) (*image.Gray, error) {
 }
 
 // imagePDF wraps page images as an image-only PDF, each image filling a
-// page of its size at dpi.
+// page of its size at dpi: JPEG (DCTDecode) at quality, or, with quality
+// 0, the grey pixels deflated (FlateDecode). It writes the objects itself,
+// in page order: go-pdf/fpdf writes images in map order when they have the
+// same width, so two runs gave different bytes.
 func imagePDF(pages []*image.Gray, quality, dpi int, title string) ([]byte, error) {
-	pdf := fpdf.NewCustom(&fpdf.InitType{UnitStr: "pt"})
-	stamp := time.Date(2024, 1, 1, 9, 0, 0, 0, time.UTC)
-	pdf.SetCreationDate(stamp)
-	pdf.SetModificationDate(stamp)
-	pdf.SetCatalogSort(true)
-	pdf.SetCompression(true)
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetMargins(0, 0, 0)
-	pdf.SetCreator("extractor internal/synth (scanned)", false)
-	pdf.SetTitle(title, false)
+	var out bytes.Buffer
+	var offsets []int
+	obj := func(body string, stream []byte) {
+		offsets = append(offsets, out.Len())
+		fmt.Fprintf(&out, "%d 0 obj\n%s\n", len(offsets), body)
+		if stream != nil {
+			out.WriteString("stream\n")
+			out.Write(stream)
+			out.WriteString("\nendstream\n")
+		}
+		out.WriteString("endobj\n")
+	}
+	out.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	// 1 catalog, 2 page tree, 3 info; then per page: page, content, image.
+	kids := make([]string, len(pages))
+	for k := range pages {
+		kids[k] = fmt.Sprintf("%d 0 R", 4+3*k)
+	}
+	obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
+	obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(pages)), nil)
+	obj(fmt.Sprintf("<< /Title %s /Creator (extractor internal/synth \\(scanned\\)) /CreationDate (D:20240101090000Z) /ModDate (D:20240101090000Z) >>", pdfString(title)), nil)
 	for k, img := range pages {
-		var buf bytes.Buffer
-		typ := "JPG"
+		var data bytes.Buffer
+		filter := "/DCTDecode"
 		if quality > 0 {
-			if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+			if err := jpeg.Encode(&data, img, &jpeg.Options{Quality: quality}); err != nil {
 				return nil, err
 			}
 		} else {
-			typ = "PNG"
-			if err := png.Encode(&buf, img); err != nil {
+			filter = "/FlateDecode"
+			zw := zlib.NewWriter(&data)
+			b := img.Bounds()
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				i := img.PixOffset(b.Min.X, y)
+				if _, err := zw.Write(img.Pix[i : i+b.Dx()]); err != nil {
+					return nil, err
+				}
+			}
+			if err := zw.Close(); err != nil {
 				return nil, err
 			}
 		}
-		name := fmt.Sprintf("page%d", k+1)
-		opt := fpdf.ImageOptions{ImageType: typ}
-		pdf.RegisterImageOptionsReader(name, opt, &buf)
 		w := float64(img.Bounds().Dx()) * 72 / float64(dpi)
 		h := float64(img.Bounds().Dy()) * 72 / float64(dpi)
-		pdf.AddPageFormat("P", fpdf.SizeType{Wd: w, Ht: h})
-		pdf.ImageOptions(name, 0, 0, w, h, false, opt, 0, "")
+		n := 4 + 3*k
+		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im%d %d 0 R >> >> /Contents %d 0 R >>",
+			w, h, k+1, n+2, n+1), nil)
+		content := []byte(fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im%d Do Q", w, h, k+1))
+		obj(fmt.Sprintf("<< /Length %d >>", len(content)), content)
+		obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter %s /Length %d >>",
+			img.Bounds().Dx(), img.Bounds().Dy(), filter, data.Len()), data.Bytes())
 	}
-	var out bytes.Buffer
-	if err := pdf.Output(&out); err != nil {
-		return nil, err
+	xref := out.Len()
+	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
+	for _, o := range offsets {
+		fmt.Fprintf(&out, "%010d 00000 n \n", o)
 	}
+	fmt.Fprintf(&out, "trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
 	return out.Bytes(), nil
+}
+
+// pdfString is s as a PDF literal string, its delimiters and backslashes
+// escaped.
+func pdfString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`)
+	return "(" + r.Replace(s) + ")"
 }
