@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/extractor-dev/extractor/pipeline"
 	"github.com/extractor-dev/extractor/tracing"
@@ -288,67 +289,23 @@ func (s *Store) Run(ctx context.Context, id string) (pipeline.Run, []pipeline.St
 
 // RunManifests returns every stored run's manifest (history.Records).
 func (s *Store) RunManifests(ctx context.Context) ([]pipeline.Run, error) {
-	rows, err := s.pool.Query(ctx, "SELECT manifest FROM runs ORDER BY started, id")
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.Run, error) {
-		var run pipeline.Run
-		var manifest []byte
-		if err := r.Scan(&manifest); err != nil {
-			return run, err
-		}
-		return run, json.Unmarshal(manifest, &run)
-	})
+	return queryJSON[pipeline.Run](ctx, s.pool, "SELECT manifest FROM runs ORDER BY started, id")
 }
 
 // ResultLines returns a run's result lines (history.Records), in the
 // order they were first written.
 func (s *Store) ResultLines(ctx context.Context, runID string) ([]pipeline.ResultLine, error) {
-	rows, err := s.pool.Query(ctx, "SELECT line FROM results WHERE run_id = $1 ORDER BY created_at, file, document_id", runID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.ResultLine, error) {
-		var l pipeline.ResultLine
-		var raw []byte
-		if err := r.Scan(&raw); err != nil {
-			return l, err
-		}
-		return l, json.Unmarshal(raw, &l)
-	})
+	return queryJSON[pipeline.ResultLine](ctx, s.pool, "SELECT line FROM results WHERE run_id = $1 ORDER BY created_at, file, document_id", runID)
 }
 
 // Runs lists the newest runs.
 func (s *Store) Runs(ctx context.Context, limit int) ([]pipeline.Run, error) {
-	rows, err := s.pool.Query(ctx, "SELECT manifest FROM runs ORDER BY started DESC, id DESC LIMIT $1", max(1, min(limit, 1000)))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.Run, error) {
-		var run pipeline.Run
-		var manifest []byte
-		if err := r.Scan(&manifest); err != nil {
-			return run, err
-		}
-		return run, json.Unmarshal(manifest, &run)
-	})
+	return queryJSON[pipeline.Run](ctx, s.pool, "SELECT manifest FROM runs ORDER BY started DESC, id DESC LIMIT $1", max(1, min(limit, 1000)))
 }
 
 // Spans returns the stored spans of a trace, in start order.
 func (s *Store) Spans(ctx context.Context, traceID string) ([]tracing.Span, error) {
-	rows, err := s.pool.Query(ctx, "SELECT record FROM spans WHERE trace_id = $1 ORDER BY start_time, span_id", traceID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tracing.Span, error) {
-		var sp tracing.Span
-		var raw []byte
-		if err := r.Scan(&raw); err != nil {
-			return sp, err
-		}
-		return sp, sp.UnmarshalJSON(raw)
-	})
+	return queryJSON[tracing.Span](ctx, s.pool, "SELECT record FROM spans WHERE trace_id = $1 ORDER BY start_time, span_id", traceID)
 }
 
 // ResultRow is one document's result line in a run.
@@ -424,4 +381,21 @@ func scanResult(r pgx.CollectableRow) (ResultRow, error) {
 	var x ResultRow
 	err := r.Scan(&x.RunID, &x.DocumentID, &x.File, &x.Status, &x.DurationMS, &x.CostUSD, &x.TraceID, &x.Result)
 	return x, err
+}
+
+// queryJSON runs a query whose rows are one JSON column each and decodes
+// every row into a T.
+func queryJSON[T any](ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) ([]T, error) {
+	rows, err := pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) {
+		var v T
+		var raw []byte
+		if err := r.Scan(&raw); err != nil {
+			return v, err
+		}
+		return v, json.Unmarshal(raw, &v)
+	})
 }
