@@ -249,16 +249,12 @@ func quoteHasCurrency(quote, code string) bool {
 	return false
 }
 
-// numberRunRe finds runs of digits and the separators printed inside
-// numbers; runs split by one space are joined again in numbersIn.
-var numberRunRe = regexp.MustCompile(`\d[\d.,'’]*`)
-
 // numbersIn returns every number the text may print, in every reading:
 // "1.234" gives 1234 and 1.234, "1 234,56" gives 1234.56 (and 1 and
 // 234.56). Signs are not read; callers compare absolute values.
 func numbersIn(text string) []decimal.Decimal {
 	s := normalizeSpaces(text)
-	locs := numberRunRe.FindAllStringIndex(s, -1)
+	locs := NumberRuns(s) // runs split by one space are joined again below
 	var out []decimal.Decimal
 	add := func(str string) {
 		str = strings.TrimRight(str, ".,'’")

@@ -354,11 +354,9 @@ func atoiSafe(s string) int {
 }
 
 // Patterns for finding dates inside longer text (quotes, lines); each
-// match is read with parseDate or numericDates.
+// match is read with parseDate or numericDates. Numeric dates are found by
+// the scanners of scan.go (NumDates, ISODates, BasicDates).
 var (
-	findNumDateRe   = regexp.MustCompile(`(?:^|[^\d.,/-])(\d{1,2})\s?([./-])\s?(\d{1,2})\s?([./-])\s?(\d{4}|\d{2})(?:$|[^\d])`)
-	findISODateRe   = regexp.MustCompile(`(?:^|[^\d.,/-])(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})(?:$|[^\d])`)
-	findBasicDateRe = regexp.MustCompile(`(?:^|[^\d])((?:19|20)\d{6})(?:$|[^\d])`)
 	// A two-digit year needs a single separator on each side of the month
 	// ("1-Jul-14", "01 Jul 14"): "July 1 - July 31" is a range, not the
 	// 1st of July 2031. "August 3 , 2014" prints a space before its comma.
@@ -392,7 +390,7 @@ func datesIn(text string, order dateOrder) []foundDate {
 		}
 		return false
 	}
-	for _, m := range findISODateRe.FindAllStringSubmatchIndex(s, -1) {
+	for _, m := range ISODates(s) {
 		if m[4] >= 0 && s[m[4]:m[5]] != s[m[8]:m[9]] {
 			continue
 		}
@@ -400,7 +398,7 @@ func datesIn(text string, order dateOrder) []foundDate {
 			out = append(out, foundDate{date: d, start: m[2], end: m[11], separator: s[m[4]:m[5]]})
 		}
 	}
-	for _, m := range findNumDateRe.FindAllStringSubmatchIndex(s, -1) {
+	for _, m := range NumDates(s) {
 		if taken(m[2], m[11]) || s[m[4]:m[5]] != s[m[8]:m[9]] {
 			continue
 		}
@@ -416,7 +414,7 @@ func datesIn(text string, order dateOrder) []foundDate {
 		}
 		out = append(out, f)
 	}
-	for _, m := range findBasicDateRe.FindAllStringSubmatchIndex(s, -1) {
+	for _, m := range BasicDates(s) {
 		if taken(m[2], m[3]) {
 			continue
 		}

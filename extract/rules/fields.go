@@ -16,8 +16,6 @@ func formatMoney(d decimal.Decimal) string { return extract.FormatMoney(d) }
 
 var (
 	currencyWordRe = regexp.MustCompile(`[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|INR|JPY|CAD|AUD|SEK|NOK|DKK|PLN|CZK|HUF|DEM|Rs\.?)(?:\b|$)|\b(?:[Ee]uros?|EUROS?|US [Dd]ollars?|US DOLLARS?|[Dd]ollars?|DOLLARS?|[Pp]ounds? [Ss]terling|[Rr]upees)\b`)
-	// currencyHint is a quick test before currencyWordRe.
-	currencyHint = regexp.MustCompile(`[€$£¥₹]|[A-Z]{3}|Rs|uro|ollar|ound|upee`)
 )
 
 // currencyOf maps a printed currency token or word to its ISO code.
@@ -39,9 +37,33 @@ func currencyOf(tok string) (string, bool) {
 	return "", false
 }
 
+// currencyHint is a quick test before currencyWordRe: whether s has what
+// every match of it has (`[€$£¥₹]|[A-Z]{3}|Rs|uro|ollar|ound|upee`).
+func currencyHint(s string) bool {
+	if strings.ContainsAny(s, "€$£¥₹") {
+		return true
+	}
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	for _, w := range [...]string{"Rs", "uro", "ollar", "ound", "upee"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // currencyIn returns the first currency symbol, code or word in s.
 func currencyIn(s string) (string, bool) {
-	if !currencyHint.MatchString(s) {
+	if !currencyHint(s) {
 		return "", false
 	}
 	for _, m := range currencyWordRe.FindAllString(s, -1) {
@@ -391,7 +413,7 @@ func (lay *Layout) documentCurrencies() []*Candidate {
 				}
 			}
 		}
-		if !currencyHint.MatchString(l.Text) {
+		if !currencyHint(l.Text) {
 			continue
 		}
 		for _, w := range currencyWordRe.FindAllString(l.Text, -1) {

@@ -30,14 +30,36 @@ type Amount struct {
 }
 
 var (
-	numberRunRe = regexp.MustCompile(`\d[\d.,'’]*`)
 	curBeforeRe = regexp.MustCompile(`(?:([€$£¥₹])|\b([A-Z]{3})|\b(Fr\.|Rs\.?|SFr\.?|US\$))\s?[-−(]?\s?$`)
 	curAfterRe  = regexp.MustCompile(`^\s?(?:([€$£¥₹])|([A-Z]{3})\b|(Fr\.|Rs\.?|SFr\.?)|(%))`)
 	decimalRun  = regexp.MustCompile(`^\d{1,3}(?:[.,' ]\d{3})*([.,])\d{2}$|^\d+([.,])\d{2}$`)
-	findNumDate = regexp.MustCompile(`(?:^|[^\d.,/-])(\d{1,2})\s?([./-])\s?(\d{1,2})\s?([./-])\s?(\d{4}|\d{2})(?:$|[^\d])`)
 )
 
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
+
+// currencyBefore is curBeforeRe.FindStringSubmatchIndex(before), looking
+// only at before's end: a match ends there and is at most 9 bytes long, so
+// the last 16 bytes hold it. A match at the window's first byte is checked
+// again on the whole text (its \b may depend on the byte before).
+func currencyBefore(before string) []int {
+	off := max(0, len(before)-16)
+	for off > 0 && !utf8.RuneStart(before[off]) {
+		off--
+	}
+	cm := curBeforeRe.FindStringSubmatchIndex(before[off:])
+	if off == 0 || cm == nil {
+		return cm
+	}
+	if cm[0] == 0 {
+		return curBeforeRe.FindStringSubmatchIndex(before)
+	}
+	for i := range cm {
+		if cm[i] >= 0 {
+			cm[i] += off
+		}
+	}
+	return cm
+}
 
 func isAlnumByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
@@ -75,7 +97,7 @@ func (lay *Layout) num(s string) (decimal.Decimal, error) {
 // amountsIn finds the numbers printed in s that can be amounts, with their
 // currency and sign; offsets are bytes.
 func (lay *Layout) amountsIn(s string) []Amount {
-	locs := numberRunRe.FindAllStringIndex(s, -1)
+	locs := extract.NumberRuns(s)
 	var out []Amount
 	for i := 0; i < len(locs); i++ {
 		a, b := locs[i][0], locs[i][1]
@@ -128,7 +150,7 @@ func (lay *Layout) amountsIn(s string) []Amount {
 			m.Decimals = len(numStr) - k - 1
 		}
 		before := s[:a]
-		if cm := curBeforeRe.FindStringSubmatchIndex(before); cm != nil {
+		if cm := currencyBefore(before); cm != nil {
 			tok := ""
 			for g := 2; g < len(cm); g += 2 {
 				if cm[g] >= 0 {
@@ -217,7 +239,7 @@ func moneyLike(m Amount) bool {
 func (lay *Layout) decimalSeparator() byte {
 	dots, commas := 0, 0
 	for _, l := range lay.Lines {
-		for _, loc := range numberRunRe.FindAllStringIndex(l.Text, -1) {
+		for _, loc := range extract.NumberRuns(l.Text) {
 			s := strings.TrimRight(l.Text[loc[0]:loc[1]], ".,'’")
 			if m := decimalRun.FindStringSubmatch(s); m != nil {
 				if m[1]+m[2] == "," {
@@ -242,11 +264,12 @@ func (lay *Layout) monthFirst() bool {
 	dmy, mdy := 0, 0
 	dollar, other := false, false
 	for _, l := range lay.Lines {
-		for _, m := range findNumDate.FindAllStringSubmatch(string(l.Fold), -1) {
-			if m[2] != m[4] || m[2] == "." {
+		f := string(l.Fold)
+		for _, m := range extract.NumDates(f) {
+			if f[m[4]:m[5]] != f[m[8]:m[9]] || f[m[4]:m[5]] == "." {
 				continue
 			}
-			a, b := atoi(m[1]), atoi(m[3])
+			a, b := atoi(f[m[2]:m[3]]), atoi(f[m[6]:m[7]])
 			switch {
 			case a > 12 && b <= 12:
 				dmy++
