@@ -79,12 +79,13 @@ func Finalize(doc pipeline.Document, s pipeline.Schema, x *pipeline.Extraction, 
 	}
 	x.DocumentID = doc.ID
 	x.Schema = s.Ref()
+	texts := newPageTexts(doc)
 	for _, spec := range s.Fields {
 		if spec.Type == pipeline.TypeArray {
-			finalizeList(doc, spec, x)
+			finalizeList(texts, spec, x)
 			continue
 		}
-		x.Fields[spec.Name] = finalizeField(doc, spec, spec.Name, x.Fields[spec.Name], &x.Issues)
+		x.Fields[spec.Name] = finalizeField(texts, spec, spec.Name, x.Fields[spec.Name], &x.Issues)
 	}
 	plausibility(doc, s, x)
 	einvoiceMismatch(doc, s, x, second)
@@ -210,7 +211,8 @@ func CheckValue(doc pipeline.Document, spec pipeline.FieldSpec, raw string, ev p
 // minQuote is the shortest quote, in characters, that can ground a value.
 const minQuote = 4
 
-func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, f pipeline.Field, issues *[]pipeline.Issue) pipeline.Field {
+func finalizeField(texts *pageTexts, spec pipeline.FieldSpec, path string, f pipeline.Field, issues *[]pipeline.Issue) pipeline.Field {
+	doc := texts.doc
 	f.Value, f.Grounded, f.Confidence = "", false, 0
 	if !f.Found() {
 		if spec.Required {
@@ -243,7 +245,7 @@ func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, 
 		// to nothing.
 		g.Reason = fmt.Sprintf("quote %q is too short to tie the value to the page", f.Quote)
 	} else {
-		g = Ground(doc, spec, checkValue, f.Evidence)
+		g = texts.ground(spec, checkValue, f.Evidence)
 	}
 	f.Grounded = g.OK
 	f.Signals.Grounded, f.Signals.Valid = 0, 0
@@ -274,7 +276,7 @@ func finalizeField(doc pipeline.Document, spec pipeline.FieldSpec, path string, 
 	return f
 }
 
-func finalizeList(doc pipeline.Document, spec pipeline.FieldSpec, x *pipeline.Extraction) {
+func finalizeList(texts *pageTexts, spec pipeline.FieldSpec, x *pipeline.Extraction) {
 	items := x.Lists[spec.Name]
 	if len(items) == 0 && spec.Required {
 		x.Issues = append(x.Issues, pipeline.Issue{Field: spec.Name, Code: pipeline.IssueMissing, Severity: pipeline.SeverityFail,
@@ -290,7 +292,7 @@ func finalizeList(doc pipeline.Document, spec pipeline.FieldSpec, x *pipeline.Ex
 			if f.Evidence == (pipeline.Evidence{}) {
 				f.Evidence = it.Evidence // elements are quoted as a whole line
 			}
-			f = finalizeField(doc, sub, path, f, &x.Issues)
+			f = finalizeField(texts, sub, path, f, &x.Issues)
 			// A value that its source carries but the page does not
 			// print (an e-invoice's net price where the page prints the
 			// gross) neither grounds the element nor counts against it.

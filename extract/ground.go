@@ -42,6 +42,32 @@ type Grounding struct {
 // quote is not there, so grounding every field of a long document stays
 // linear in the document's size.
 func Ground(doc pipeline.Document, spec pipeline.FieldSpec, value string, ev pipeline.Evidence) Grounding {
+	return newPageTexts(doc).ground(spec, value, ev)
+}
+
+// pageTexts folds a document's pages for grounding, each once however
+// many values are grounded on it (Finalize grounds every field and line
+// item cell).
+type pageTexts struct {
+	doc    pipeline.Document
+	folded []*string
+}
+
+func newPageTexts(doc pipeline.Document) *pageTexts {
+	return &pageTexts{doc: doc, folded: make([]*string, len(doc.Pages))}
+}
+
+// page is page i (0-based) folded by foldPage.
+func (t *pageTexts) page(i int) string {
+	if t.folded[i] == nil {
+		f := foldPage(t.doc.Pages[i])
+		t.folded[i] = &f
+	}
+	return *t.folded[i]
+}
+
+func (t *pageTexts) ground(spec pipeline.FieldSpec, value string, ev pipeline.Evidence) Grounding {
+	doc := t.doc
 	q := foldForMatch(ev.Quote)
 	switch {
 	case q == "":
@@ -54,11 +80,11 @@ func Ground(doc pipeline.Document, spec pipeline.FieldSpec, value string, ev pip
 		return Grounding{Reason: "no value to ground"}
 	}
 	page := 0
-	if strings.Contains(foldPage(doc.Pages[ev.Page-1]), q) {
+	if strings.Contains(t.page(ev.Page-1), q) {
 		page = ev.Page
 	} else {
-		for i, p := range doc.Pages {
-			if i != ev.Page-1 && strings.Contains(foldPage(p), q) {
+		for i := range doc.Pages {
+			if i != ev.Page-1 && strings.Contains(t.page(i), q) {
 				page = i + 1
 				break
 			}

@@ -186,6 +186,18 @@ var dateFiller = func() map[string]bool {
 // so that "März", "MÄRZ" and "marz" compare equal (compatibility
 // characters such as ligatures are expanded on the way).
 func foldText(s string) string {
+	if isASCII(s) { // the common case: no decomposition, no marks
+		b := []byte(s)
+		for i, c := range b {
+			switch {
+			case 'A' <= c && c <= 'Z':
+				b[i] = c + 'a' - 'A'
+			case c == '`':
+				b[i] = '\''
+			}
+		}
+		return string(b)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFKD.String(s) {

@@ -4,7 +4,11 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The patterns the scanners replace: the scanners must find exactly what
@@ -63,4 +67,25 @@ func FuzzScanners(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkScanners(t, s) })
+}
+
+// foldTextSlow is foldText without its ASCII shortcut.
+func foldTextSlow(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(foldRune(unicode.ToLower(r)))
+	}
+	return b.String()
+}
+
+func TestFoldTextASCIIShortcut(t *testing.T) {
+	for c := range 128 {
+		s := "Ab" + string(rune(c)) + "Z`"
+		if got, want := foldText(s), foldTextSlow(s); got != want {
+			t.Fatalf("foldText(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

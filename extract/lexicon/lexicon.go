@@ -351,15 +351,18 @@ func (m *Matcher) Find(folded []rune, toks []Token) []Hit {
 	for i := range toks {
 		// the prefix of the concatenation starting at token i
 		var pre strings.Builder
-		for j := i; j < len(toks) && utf8.RuneCountInString(pre.String()) < prefixLen; j++ {
+		runes := 0
+		for j := i; j < len(toks) && runes < prefixLen; j++ {
 			if j > i && !joinable(folded[toks[j-1].End:toks[j].Start]) {
 				break
 			}
 			pre.WriteString(toks[j].Text)
+			runes += utf8.RuneCountInString(toks[j].Text)
 		}
 		p2 := prefixOf(pre.String())
 		cands := m.byPrefix[p2]
-		if first := toks[i].Text[:utf8.RuneLen([]rune(toks[i].Text)[0])]; first != p2 {
+		_, w := utf8.DecodeRuneInString(toks[i].Text)
+		if first := toks[i].Text[:w]; first != p2 {
 			// one-rune phrases ("#") are filed under their one rune
 			cands = append(slices.Clip(cands), m.byPrefix[first]...)
 		}
@@ -368,21 +371,20 @@ func (m *Matcher) Find(folded []rune, toks []Token) []Hit {
 		}
 		for _, pi := range cands {
 			p := m.phrases[pi]
-			acc := ""
+			pos := 0 // how much of the key the tokens from i have spelled
 			for j := i; j < len(toks); j++ {
 				if j > i && !joinable(folded[toks[j-1].End:toks[j].Start]) {
 					break
 				}
-				acc += toks[j].Text
-				if acc == p.key {
+				if !strings.HasPrefix(p.key[pos:], toks[j].Text) {
+					break
+				}
+				if pos += len(toks[j].Text); pos == len(p.key) {
 					end := toks[j].End
 					if end < len(folded) && folded[end] == '.' {
 						end++ // "Nr." and "No." end with their dot
 					}
 					hits = append(hits, Hit{Concept: p.concept, Strength: p.str, Lang: p.lang, Label: p.label, Start: toks[i].Start, End: end})
-					break
-				}
-				if !strings.HasPrefix(p.key, acc) {
 					break
 				}
 			}
