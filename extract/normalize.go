@@ -389,7 +389,11 @@ type foundDate struct {
 // in order. Ambiguous numeric dates are read with order and carry their
 // other reading in alt. Offsets are in foldText(text).
 func datesIn(text string, order dateOrder) []foundDate {
-	s := foldText(text)
+	return datesInFolded(foldText(text), order)
+}
+
+// datesInFolded is datesIn of a text already folded by foldText.
+func datesInFolded(s string, order dateOrder) []foundDate {
 	if !strings.ContainsAny(s, "0123456789") {
 		return nil // every printed date has digits (its day or year)
 	}

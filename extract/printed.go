@@ -22,12 +22,17 @@ type PrintedDate struct {
 // DatesIn finds the dates printed in text, in order; mdy reads
 // ambiguous numeric dates (03/05/2024) month first.
 func DatesIn(text string, mdy bool) []PrintedDate {
+	return DatesInFolded(foldText(text), mdy)
+}
+
+// DatesInFolded is DatesIn for a text already folded with FoldText.
+func DatesInFolded(folded string, mdy bool) []PrintedDate {
 	order := dayFirst
 	if mdy {
 		order = monthFirst
 	}
 	var out []PrintedDate
-	for _, f := range datesIn(text, order) {
+	for _, f := range datesInFolded(folded, order) {
 		p := PrintedDate{ISO: f.date.String(), Start: f.start, End: f.end, Numeric: f.separator != ""}
 		if f.alt != nil {
 			p.Alt = f.alt.String()

@@ -126,23 +126,27 @@ func NumDates(s string) [][]int {
 				continue
 			}
 			a := core + n1
-			for _, s1 := range optSpace(s, a) {
+			s1s, s1n := optSpace(s, a)
+			for _, s1 := range s1s[:s1n] {
 				if s1 >= len(s) || !isDateSep(s[s1]) {
 					continue
 				}
 				sep1 := s1
-				for _, s2 := range optSpace(s, sep1+1) {
+				s2s, s2n := optSpace(s, sep1+1)
+				for _, s2 := range s2s[:s2n] {
 					for n2 := 2; n2 >= 1; n2-- {
 						if !digitsAt(s, s2, n2) {
 							continue
 						}
 						b := s2 + n2
-						for _, s3 := range optSpace(s, b) {
+						s3s, s3n := optSpace(s, b)
+						for _, s3 := range s3s[:s3n] {
 							if s3 >= len(s) || !isDateSep(s[s3]) {
 								continue
 							}
 							sep2 := s3
-							for _, s4 := range optSpace(s, sep2+1) {
+							s4s, s4n := optSpace(s, sep2+1)
+							for _, s4 := range s4s[:s4n] {
 								for _, n3 := range [2]int{4, 2} {
 									if !digitsAt(s, s4, n3) {
 										continue
@@ -161,12 +165,13 @@ func NumDates(s string) [][]int {
 	})
 }
 
-// optSpace is \s? at i: the positions after it, the greedy choice first.
-func optSpace(s string, i int) []int {
+// optSpace is \s? at i: the positions after it, the greedy choice first
+// (ends[:n]).
+func optSpace(s string, i int) (ends [2]int, n int) {
 	if i < len(s) && isSpace(s[i]) {
-		return []int{i + 1, i}
+		return [2]int{i + 1, i}, 2
 	}
-	return []int{i}
+	return [2]int{i, i}, 1
 }
 
 // ISODates is

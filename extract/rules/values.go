@@ -325,7 +325,7 @@ func (lay *Layout) datesInText(text string) []Date {
 	folded := extract.FoldText(text)
 	same := utf8.RuneCountInString(folded) == utf8.RuneCountInString(text)
 	var out []Date
-	for _, d := range extract.DatesIn(text, lay.MonthFirst) {
+	for _, d := range extract.DatesInFolded(folded, lay.MonthFirst) {
 		a, b := d.Start, d.End
 		if same {
 			a, b = utf8.RuneCountInString(folded[:a]), utf8.RuneCountInString(folded[:b])
