@@ -349,20 +349,25 @@ func NewMatcher(langs ...Language) *Matcher {
 func (m *Matcher) Find(folded []rune, toks []Token) []Hit {
 	var hits []Hit
 	for i := range toks {
-		// the prefix of the concatenation starting at token i
-		var pre strings.Builder
-		runes := 0
-		for j := i; j < len(toks) && runes < prefixLen; j++ {
-			if j > i && !joinable(folded[toks[j-1].End:toks[j].Start]) {
-				break
+		// the prefix of the concatenation starting at token i: within the
+		// token unless it is shorter than a prefix
+		t := toks[i].Text
+		_, w := utf8.DecodeRuneInString(t)
+		p2 := prefixOf(t)
+		if utf8.RuneCountInString(p2) < prefixLen {
+			var pre strings.Builder
+			runes := 0
+			for j := i; j < len(toks) && runes < prefixLen; j++ {
+				if j > i && !joinable(folded[toks[j-1].End:toks[j].Start]) {
+					break
+				}
+				pre.WriteString(toks[j].Text)
+				runes += utf8.RuneCountInString(toks[j].Text)
 			}
-			pre.WriteString(toks[j].Text)
-			runes += utf8.RuneCountInString(toks[j].Text)
+			p2 = prefixOf(pre.String())
 		}
-		p2 := prefixOf(pre.String())
 		cands := m.byPrefix[p2]
-		_, w := utf8.DecodeRuneInString(toks[i].Text)
-		if first := toks[i].Text[:w]; first != p2 {
+		if first := t[:w]; first != p2 {
 			// one-rune phrases ("#") are filed under their one rune
 			cands = append(slices.Clip(cands), m.byPrefix[first]...)
 		}
