@@ -175,3 +175,50 @@ type Decision struct {
 	Corrections     int      `json:"corrections"`
 	CorrectedFields []string `json:"corrected_fields"`
 }
+
+// QueueQuery selects from the review queue: pending documents with a
+// reason for review. Empty members select everything.
+type QueueQuery struct {
+	// Reason is one of ReviewReasons.
+	Reason string
+	Schema string
+	// Vendor matches the current vendor name in part, ignoring case.
+	Vendor string
+	// Run selects the documents that have a result in that run.
+	Run string
+	// Limit bounds the page (default 50, at most 500); After is the Next
+	// of the page before.
+	Limit int
+	After string
+}
+
+// QueueItem is a document waiting for review.
+type QueueItem struct {
+	DocumentID  string     `json:"document_id"`
+	File        string     `json:"file"`
+	Schema      string     `json:"schema"`
+	RunID       string     `json:"run_id"`
+	Status      string     `json:"status"`
+	Error       string     `json:"error,omitempty"`
+	Vendor      string     `json:"vendor"`
+	Reasons     []string   `json:"reasons"`
+	Confidence  float64    `json:"confidence"`
+	Version     int        `json:"version"`
+	Corrections int        `json:"corrections"`
+	QueuedAt    *time.Time `json:"queued_at"`
+	ResultAt    time.Time  `json:"result_at"`
+	// Values are the current values of the scalar fields.
+	Values map[string]string `json:"values"`
+}
+
+// QueuePage is a page of the queue, newest result first.
+type QueuePage struct {
+	Items []QueueItem `json:"items"`
+	// Total counts the documents the query selects; Counts the documents
+	// per reason that the query selects without its reason (so each
+	// reason's count is what choosing it would give).
+	Total  int            `json:"total"`
+	Counts map[string]int `json:"counts"`
+	// Next continues after this page ("" on the last).
+	Next string `json:"next"`
+}

@@ -27,53 +27,7 @@ import (
 // ReviewQueue lists the documents waiting for a person.
 type ReviewQueue interface {
 	// Queue fails with ErrInvalid for a cursor it did not give.
-	Queue(ctx context.Context, q QueueQuery) (QueuePage, error)
-}
-
-// QueueQuery selects from the review queue (GET /v1/review/queue). Empty
-// members select everything.
-type QueueQuery struct {
-	// Reason is one of pipeline.ReviewReasons.
-	Reason string
-	Schema string
-	// Vendor matches the current vendor name in part, ignoring case.
-	Vendor string
-	// Run selects the documents that have a result in that run.
-	Run string
-	// Limit bounds the page (1 to 500; 0 for 50); After is the Next of the
-	// page before.
-	Limit int
-	After string
-}
-
-// QueuePage is a page of the review queue, newest result first.
-type QueuePage struct {
-	Items []QueueItem `json:"items"`
-	// Total counts the documents the query selects; Counts the documents
-	// per reason that it selects without its reason.
-	Total  int            `json:"total"`
-	Counts map[string]int `json:"counts"`
-	// Next continues after this page ("" on the last).
-	Next string `json:"next"`
-}
-
-// QueueItem is a document waiting for review.
-type QueueItem struct {
-	DocumentID  string     `json:"document_id"`
-	File        string     `json:"file"`
-	Schema      string     `json:"schema"`
-	RunID       string     `json:"run_id"`
-	Status      string     `json:"status"`
-	Error       string     `json:"error,omitempty"`
-	Vendor      string     `json:"vendor"`
-	Reasons     []string   `json:"reasons"`
-	Confidence  float64    `json:"confidence"`
-	Version     int        `json:"version"`
-	Corrections int        `json:"corrections"`
-	QueuedAt    *time.Time `json:"queued_at"`
-	ResultAt    time.Time  `json:"result_at"`
-	// Values are the current values of the scalar fields.
-	Values map[string]string `json:"values"`
+	Queue(ctx context.Context, q pipeline.QueueQuery) (pipeline.QueuePage, error)
 }
 
 // Precondition is what an If-Match header asks: any version (*), or one
@@ -371,7 +325,7 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request, _ Principal) e
 	if err != nil {
 		return err
 	}
-	q := QueueQuery{Reason: qp["reason"], Schema: qp["schema"], Vendor: qp["vendor"], Run: qp["run"], After: qp["after"]}
+	q := pipeline.QueueQuery{Reason: qp["reason"], Schema: qp["schema"], Vendor: qp["vendor"], Run: qp["run"], After: qp["after"]}
 	if q.Reason != "" && !pipeline.IsReviewReason(q.Reason) {
 		return fmt.Errorf("%w: reason %q: want one of %s", ErrInvalid, pipeline.Printable(q.Reason, 40), strings.Join(pipeline.ReviewReasons, ", "))
 	}

@@ -24,7 +24,7 @@ type reviewFakes struct {
 	corrections []pipeline.Correction
 	decisions   []pipeline.Decision
 	hooks       []Webhook
-	lastQueue   QueueQuery
+	lastQueue   pipeline.QueueQuery
 	lastExport  ExportQuery
 	lastChanges []pipeline.Change
 	exportErr   error
@@ -46,15 +46,15 @@ func (f *reviewFakes) doc() ReviewDocument {
 	return d
 }
 
-func (f *reviewFakes) Queue(_ context.Context, q QueueQuery) (QueuePage, error) {
+func (f *reviewFakes) Queue(_ context.Context, q pipeline.QueueQuery) (pipeline.QueuePage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastQueue = q
 	if q.After == "bad" {
-		return QueuePage{}, fmt.Errorf("%w: cursor %q is not one this server gave", pipeline.ErrInvalid, q.After)
+		return pipeline.QueuePage{}, fmt.Errorf("%w: cursor %q is not one this server gave", pipeline.ErrInvalid, q.After)
 	}
 	queued := openAPITime.Add(time.Minute)
-	return QueuePage{Items: []QueueItem{{DocumentID: openAPIDocID, File: "upload:inv.pdf", Schema: "invoice", RunID: openAPIRunID, Status: "ok",
+	return pipeline.QueuePage{Items: []pipeline.QueueItem{{DocumentID: openAPIDocID, File: "upload:inv.pdf", Schema: "invoice", RunID: openAPIRunID, Status: "ok",
 		Vendor: "ACME GmbH", Reasons: []string{pipeline.ReasonFailedCheck, pipeline.ReasonLowConfidence}, Confidence: 0.62, Version: f.version,
 		QueuedAt: &queued, ResultAt: openAPITime, Values: map[string]string{"vendor_name": "ACME GmbH", "total_amount": "119.00"}}},
 		Total: 1, Counts: map[string]int{"failed_check": 1, "ungrounded": 0, "low_confidence": 1, "einvoice_mismatch": 0, "parse_failure": 0},
@@ -286,7 +286,7 @@ func TestReviewAPI(t *testing.T) {
 		}},
 		{"history of an unknown document", get("/v1/documents/nope/history"), 404, "not-found", nil},
 		{"the queue", get("/v1/review/queue?reason=ungrounded&schema=invoice&vendor=acme&run=r1&limit=20&after=abc"), 200, "", func(t *testing.T, r *http.Response, b string) {
-			if q := f.lastQueue; q != (QueueQuery{Reason: "ungrounded", Schema: "invoice", Vendor: "acme", Run: "r1", Limit: 20, After: "abc"}) {
+			if q := f.lastQueue; q != (pipeline.QueueQuery{Reason: "ungrounded", Schema: "invoice", Vendor: "acme", Run: "r1", Limit: 20, After: "abc"}) {
 				t.Errorf("query %+v", q)
 			}
 		}},

@@ -39,7 +39,7 @@ type queueRow struct {
 }
 
 type queuePage struct {
-	Query    QueueQuery
+	Query    pipeline.QueueQuery
 	Reasons  []reasonCount
 	AllHref  string
 	Total    int
@@ -50,7 +50,7 @@ type queuePage struct {
 
 func (s *Server) getQueuePage(w http.ResponseWriter, r *http.Request, p Principal) error {
 	q := r.URL.Query()
-	qq := QueueQuery{Reason: q.Get("reason"), Schema: strings.TrimSpace(q.Get("schema")), Vendor: strings.TrimSpace(q.Get("vendor")),
+	qq := pipeline.QueueQuery{Reason: q.Get("reason"), Schema: strings.TrimSpace(q.Get("schema")), Vendor: strings.TrimSpace(q.Get("vendor")),
 		Run: strings.TrimSpace(q.Get("run")), After: q.Get("after"), Limit: 50}
 	if qq.Reason != "" && !pipeline.IsReviewReason(qq.Reason) {
 		return fmt.Errorf("%w: reason %q: want one of %s", ErrInvalid, pipeline.Printable(qq.Reason, 40), strings.Join(pipeline.ReviewReasons, ", "))

@@ -293,58 +293,11 @@ RETURNING id, created_at, corrected_fields`,
 	return d, nil
 }
 
-// QueueQuery selects from the review queue: pending documents with a
-// reason for review. Empty members select everything.
-type QueueQuery struct {
-	// Reason is one of pipeline.ReviewReasons.
-	Reason string
-	Schema string
-	// Vendor matches the current vendor name in part, ignoring case.
-	Vendor string
-	// Run selects the documents that have a result in that run.
-	Run string
-	// Limit bounds the page (default 50, at most 500); After is the Next
-	// of the page before.
-	Limit int
-	After string
-}
-
-// QueueItem is a document waiting for review.
-type QueueItem struct {
-	DocumentID  string     `json:"document_id"`
-	File        string     `json:"file"`
-	Schema      string     `json:"schema"`
-	RunID       string     `json:"run_id"`
-	Status      string     `json:"status"`
-	Error       string     `json:"error,omitempty"`
-	Vendor      string     `json:"vendor"`
-	Reasons     []string   `json:"reasons"`
-	Confidence  float64    `json:"confidence"`
-	Version     int        `json:"version"`
-	Corrections int        `json:"corrections"`
-	QueuedAt    *time.Time `json:"queued_at"`
-	ResultAt    time.Time  `json:"result_at"`
-	// Values are the current values of the scalar fields.
-	Values map[string]string `json:"values"`
-}
-
-// QueuePage is a page of the queue, newest result first.
-type QueuePage struct {
-	Items []QueueItem `json:"items"`
-	// Total counts the documents the query selects; Counts the documents
-	// per reason that the query selects without its reason (so each
-	// reason's count is what choosing it would give).
-	Total  int            `json:"total"`
-	Counts map[string]int `json:"counts"`
-	// Next continues after this page ("" on the last).
-	Next string `json:"next"`
-}
-
 // ReviewQueue returns a page of the review queue. Keyset paging over
 // (result time, document id) on a partial index of the pending documents
 // with a reason keeps a page cheap however long the queue is.
-func (s *Store) ReviewQueue(ctx context.Context, q QueueQuery) (QueuePage, error) {
-	page := QueuePage{Items: []QueueItem{}, Counts: map[string]int{}}
+func (s *Store) ReviewQueue(ctx context.Context, q pipeline.QueueQuery) (pipeline.QueuePage, error) {
+	page := pipeline.QueuePage{Items: []pipeline.QueueItem{}, Counts: map[string]int{}}
 	if q.Reason != "" && !pipeline.IsReviewReason(q.Reason) {
 		return page, invalid("reason %q: want one of %s", q.Reason, strings.Join(pipeline.ReviewReasons, ", "))
 	}
@@ -381,8 +334,8 @@ WHERE r.state = 'pending' AND r.reasons <> '{}'
     AND ($5::timestamptz IS NULL OR (r.result_at, r.document_id) < ($5, $6))
 ORDER BY r.result_at DESC, r.document_id DESC LIMIT $7`,
 		q.Schema, vendor, q.Run, q.Reason, nullTime(afterAt), afterID, limit+1).Query(func(rows pgx.Rows) error {
-		items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueItem, error) {
-			var it QueueItem
+		items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.QueueItem, error) {
+			var it pipeline.QueueItem
 			err := r.Scan(&it.DocumentID, &it.File, &it.Schema, &it.RunID, &it.Status, &it.Error, &it.Vendor, &it.Reasons,
 				&it.Confidence, &it.Version, &it.Corrections, &it.QueuedAt, &it.ResultAt, &it.Values)
 			return it, err

@@ -300,7 +300,7 @@ func TestReviewQueue(t *testing.T) {
 	lines = append(lines, pipeline.ResultLine{RunID: "r2", File: "locked.pdf", Status: "failed", Error: "encrypted", Schema: pipeline.SchemaRef{Name: "invoice"}})
 	saveLines(t, s, lines...)
 
-	all, err := s.ReviewQueue(ctx, QueueQuery{})
+	all, err := s.ReviewQueue(ctx, pipeline.QueueQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,17 +317,17 @@ func TestReviewQueue(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name   string
-		q      QueueQuery
+		q      pipeline.QueueQuery
 		total  int
 		counts map[string]int
 	}{
-		{"by reason", QueueQuery{Reason: "ungrounded"}, 6, want},
-		{"by schema", QueueQuery{Schema: "nda"}, 1, map[string]int{"failed_check": 0, "ungrounded": 0, "low_confidence": 0, "einvoice_mismatch": 1, "parse_failure": 0}},
-		{"by vendor, in part and any case", QueueQuery{Vendor: "acme"}, 8, nil},
-		{"a vendor's % and _ are letters", QueueQuery{Vendor: "r_50%"}, 8, nil},
-		{"by run", QueueQuery{Run: "r2"}, 9, nil},
-		{"by run and reason", QueueQuery{Run: "r2", Reason: "parse_failure"}, 1, nil},
-		{"nothing", QueueQuery{Vendor: "Initech"}, 0, map[string]int{"failed_check": 0, "ungrounded": 0, "low_confidence": 0, "einvoice_mismatch": 0, "parse_failure": 0}},
+		{"by reason", pipeline.QueueQuery{Reason: "ungrounded"}, 6, want},
+		{"by schema", pipeline.QueueQuery{Schema: "nda"}, 1, map[string]int{"failed_check": 0, "ungrounded": 0, "low_confidence": 0, "einvoice_mismatch": 1, "parse_failure": 0}},
+		{"by vendor, in part and any case", pipeline.QueueQuery{Vendor: "acme"}, 8, nil},
+		{"a vendor's % and _ are letters", pipeline.QueueQuery{Vendor: "r_50%"}, 8, nil},
+		{"by run", pipeline.QueueQuery{Run: "r2"}, 9, nil},
+		{"by run and reason", pipeline.QueueQuery{Run: "r2", Reason: "parse_failure"}, 1, nil},
+		{"nothing", pipeline.QueueQuery{Vendor: "Initech"}, 0, map[string]int{"failed_check": 0, "ungrounded": 0, "low_confidence": 0, "einvoice_mismatch": 0, "parse_failure": 0}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := s.ReviewQueue(ctx, tt.q)
@@ -350,7 +350,7 @@ func TestReviewQueue(t *testing.T) {
 
 	// Pages of 7 cover the queue once, in order.
 	var paged []string
-	q := QueueQuery{Limit: 7}
+	q := pipeline.QueueQuery{Limit: 7}
 	for range 10 {
 		p, err := s.ReviewQueue(ctx, q)
 		if err != nil {
@@ -377,10 +377,10 @@ func TestReviewQueue(t *testing.T) {
 	if _, err := s.Decide(ctx, st.DocumentID, st.Version, pipeline.Decision{Decision: "approved"}, *st.Current, nil); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := s.ReviewQueue(ctx, QueueQuery{}); p.Total != 24 || p.Counts["failed_check"] != 5 {
+	if p, _ := s.ReviewQueue(ctx, pipeline.QueueQuery{}); p.Total != 24 || p.Counts["failed_check"] != 5 {
 		t.Errorf("after a decision: total %d counts %v", p.Total, p.Counts)
 	}
-	for _, bad := range []QueueQuery{{Reason: "ocr"}, {After: "not-a-cursor"}} {
+	for _, bad := range []pipeline.QueueQuery{{Reason: "ocr"}, {After: "not-a-cursor"}} {
 		if _, err := s.ReviewQueue(ctx, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v", bad, err)
 		}

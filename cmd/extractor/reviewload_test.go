@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/extractor-dev/extractor/pipeline"
-	"github.com/extractor-dev/extractor/server"
 	"github.com/extractor-dev/extractor/store"
 )
 
@@ -177,7 +176,7 @@ func TestReviewLoad(t *testing.T) {
 					o.failures = append(o.failures, fmt.Sprintf("queue: %d %.200s", code, b))
 					continue
 				}
-				var page server.QueuePage
+				var page pipeline.QueuePage
 				if err := json.Unmarshal(b, &page); err != nil || len(page.Items) == 0 {
 					o.failures = append(o.failures, fmt.Sprintf("queue page: %v (%d items)", err, len(page.Items)))
 					continue

@@ -100,16 +100,8 @@ func (r reviewLoop) view(ctx context.Context, st store.ReviewState, cur pipeline
 }
 
 // Queue is the review queue (server.ReviewQueue).
-func (r reviewLoop) Queue(ctx context.Context, q server.QueueQuery) (server.QueuePage, error) {
-	p, err := r.st.ReviewQueue(ctx, store.QueueQuery{Reason: q.Reason, Schema: q.Schema, Vendor: q.Vendor, Run: q.Run, Limit: q.Limit, After: q.After})
-	if err != nil {
-		return server.QueuePage{}, err
-	}
-	out := server.QueuePage{Items: make([]server.QueueItem, len(p.Items)), Total: p.Total, Counts: p.Counts, Next: p.Next}
-	for i, it := range p.Items {
-		out.Items[i] = server.QueueItem(it)
-	}
-	return out, nil
+func (r reviewLoop) Queue(ctx context.Context, q pipeline.QueueQuery) (pipeline.QueuePage, error) {
+	return r.st.ReviewQueue(ctx, q)
 }
 
 // Values are a document's current values (server.Corrections).
@@ -299,10 +291,10 @@ func (r reviewLoop) Metrics(ctx context.Context, q server.MetricsQuery) (server.
 
 // measure computes the review metrics of the decisions since, of a
 // schema, and the queue as it is.
-func measure(ctx context.Context, st *store.Store, schemas rev.Schemas, since time.Time, schema string) (rev.Metrics, store.QueuePage, error) {
+func measure(ctx context.Context, st *store.Store, schemas rev.Schemas, since time.Time, schema string) (rev.Metrics, pipeline.QueuePage, error) {
 	ds, err := st.LatestDecisions(ctx, since, schema)
 	if err != nil {
-		return rev.Metrics{}, store.QueuePage{}, err
+		return rev.Metrics{}, pipeline.QueuePage{}, err
 	}
 	var fields []string
 	if s, ok := schemas(schema); ok && schema != "" {
@@ -310,7 +302,7 @@ func measure(ctx context.Context, st *store.Store, schemas rev.Schemas, since ti
 			fields = append(fields, f.Name)
 		}
 	}
-	pending, err := st.ReviewQueue(ctx, store.QueueQuery{Schema: schema, Limit: 1})
+	pending, err := st.ReviewQueue(ctx, pipeline.QueueQuery{Schema: schema, Limit: 1})
 	if err != nil {
 		return rev.Metrics{}, pending, err
 	}
