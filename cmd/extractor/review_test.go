@@ -69,7 +69,7 @@ func TestReviewCommands(t *testing.T) {
 
 	t.Run("runs", func(t *testing.T) {
 		_, r := runOK(t, env, "runs")
-		mustContain(t, "runs", r.stdout, runA, "finished", "rules/3")
+		mustContain(t, "runs", r.stdout, runA, "finished", rulesx.Version)
 	})
 
 	t.Run("traces list", func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestReviewCommands(t *testing.T) {
 			t.Errorf("page lines %+v", l)
 		}
 		mustContain(t, "lineage", r.stdout, `"RE-20221127/3"`, "grounded", "Rechnungsnr.", "page 1", "↑ validate", "↑ extract",
-			"rules/3", "invoice@1#", "chunk "+c.ID, "↑ page 1", file, "sha256 "+docID, "the file still holds these bytes")
+			rulesx.Version, "invoice@1#", "chunk "+c.ID, "↑ page 1", file, "sha256 "+docID, "the file still holds these bytes")
 
 		_, r = runOK(t, env, "lineage", "synth-0001.pdf", "line_items[0].amount")
 		mustContain(t, "lineage of a list element", r.stdout, "line_items[0].amount", `"2226.00"`, `raw "2.226,00"`, "↑ page 1", "holds the quote")

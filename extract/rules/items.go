@@ -590,10 +590,11 @@ func summaryLine(l *Line) bool {
 	return false
 }
 
-var qtyTimesRe = regexp.MustCompile(`^\s*(\d+(?:[.,]\d+)?)\s*(?:x|×|\*)\s+(\S.*?)\s{2,}(\S.*?)\s*$`)
+var qtyTimesRe = regexp.MustCompile(`^\s*(\d+(?:[.,]\d+)?)\s*(?:x|×|\*)\s*(\S.*?)\s{2,}(\S.*?)\s*$`)
 
 // readItems reads the rows of every table, continuing over page breaks,
-// or, without a table header, receipt lines "3 x 12,00   36,00".
+// or, without a table header, receipt lines "3 x 12,00   36,00" (or
+// "3x12,00", as printed or as OCR reads it).
 func (lay *Layout) readItems(tables []itemTable) []pipeline.Item {
 	var rows []rowRead
 	extra := map[int][]*Line{}

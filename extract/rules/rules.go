@@ -55,7 +55,7 @@ import (
 
 // Version names the behaviour of the extractor; bump it when that
 // changes. It is part of the extract step's cache key.
-const Version = "rules/3"
+const Version = "rules/4"
 
 // ErrNoFields is returned for a schema the extractor can read nothing of.
 var ErrNoFields = errors.New("schema declares no fields")

@@ -544,12 +544,15 @@ Cappuccino
    2 x 3,20                          6,40
 Apfelkuchen
    1 x 3,90                          3,90
-Summe                               10,30 €
-enthaltene MwSt. 7 %                  0,67 €
+Wasser
+   2x1,50                            3,00
+Summe                               13,30 €
+enthaltene MwSt. 7 %                  0,87 €
 `)
+	// "2x1,50": printed without spaces, or read so by OCR.
 	checkRules(t, doc, map[string]string{
-		"vendor_name": "Café Sonne GmbH", "invoice_number": "1187", "issue_date": "2024-02-02", "total_amount": "10.30",
-	}, []wantItem{{"Cappuccino", "2", "3.20", "6.40"}, {"Apfelkuchen", "1", "3.90", "3.90"}})
+		"vendor_name": "Café Sonne GmbH", "invoice_number": "1187", "issue_date": "2024-02-02", "total_amount": "13.30",
+	}, []wantItem{{"Cappuccino", "2", "3.20", "6.40"}, {"Apfelkuchen", "1", "3.90", "3.90"}, {"Wasser", "2", "1.50", "3.00"}})
 }
 
 // The buyer's account to be debited is not the IBAN to pay to; the
