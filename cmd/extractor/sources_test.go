@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/extractor-dev/extractor/extract/ocr"
 	"github.com/extractor-dev/extractor/internal/llmtest"
 	"github.com/extractor-dev/extractor/internal/testenv"
 	"github.com/extractor-dev/extractor/pipeline"
@@ -147,7 +148,7 @@ func TestRunReadsScans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := recs[0].StepVersion; recs[0].Step != pipeline.StepParse || !strings.Contains(v, "ocr=auto ocr/1 tesseract/") || !strings.Contains(v, "dpi=200") {
+	if v := recs[0].StepVersion; recs[0].Step != pipeline.StepParse || !strings.Contains(v, "ocr=auto "+ocr.Version+" tesseract/") || !strings.Contains(v, "dpi=200") {
 		t.Errorf("parse step %s version %q", recs[0].Step, v)
 	}
 

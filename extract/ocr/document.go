@@ -149,12 +149,14 @@ func (e *Engine) pdfPage(ctx context.Context, pdf []byte, p pipeline.Page) pageR
 }
 
 // recognise runs tesseract on one page image (any format it reads) of w x h
-// pixels at dpi.
+// pixels at dpi: prepared (see prepare), then the empty cells of its
+// numeric columns read again (see rereadCells).
 func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi int) (layoutResult, error) {
 	args := []string{"stdin", "stdout", "--psm", strconv.Itoa(pageSegMode), "-l", e.languages, "--dpi", strconv.Itoa(dpi)}
 	if e.opts.TessdataDir != "" {
 		args = append(args, "--tessdata-dir", e.opts.TessdataDir)
 	}
+	img = prepare(img, dpi)
 	out, err := e.run(ctx, page, e.tesseract, append(args, "tsv"), bytes.NewReader(img), maxTSV)
 	if err != nil {
 		var ce *childError
@@ -167,7 +169,14 @@ func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi 
 	if err != nil {
 		return layoutResult{}, err
 	}
-	return layout(tp, w, h, float64(dpi)), nil
+	res := layout(tp, w, h, float64(dpi))
+	if len(res.gaps) > 0 {
+		if more := e.rereadCells(ctx, page, img, res.gaps, dpi); len(more) > 0 {
+			tp.words = insertWords(tp.words, more)
+			res = layout(tp, w, h, float64(dpi))
+		}
+	}
+	return res, nil
 }
 
 // unreadableImage tells leptonica's complaints about the image bytes from

@@ -229,7 +229,7 @@ func TestReadingOrderAndCoordinates(t *testing.T) {
 	if doc.ID != hex.EncodeToString(sum[:]) || doc.Size != int64(len(data)) || doc.Parser != e.Version() {
 		t.Errorf("document %s %d %q", doc.ID, doc.Size, doc.Parser)
 	}
-	if !strings.HasPrefix(e.Version(), "ocr/1 tesseract/") || !strings.Contains(e.Version(), "lang=eng+deu+fra") || !strings.Contains(e.Version(), "dpi=300") {
+	if !strings.HasPrefix(e.Version(), Version+" tesseract/") || !strings.Contains(e.Version(), "lang=eng+deu+fra") || !strings.Contains(e.Version(), "dpi=300") {
 		t.Errorf("version %q", e.Version())
 	}
 }
@@ -320,7 +320,7 @@ func TestImageFormats(t *testing.T) {
 				t.Fatalf("image-only PDF parses with %v", perr)
 			}
 			doc, err = e.OCR(ctx, parsed, data, ModeAuto)
-			if !strings.HasPrefix(doc.Parser, pdf.Version+" ocr/1") {
+			if !strings.HasPrefix(doc.Parser, pdf.Version+" "+Version+" ") {
 				t.Errorf("parser %q", doc.Parser)
 			}
 		} else {

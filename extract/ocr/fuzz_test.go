@@ -1,7 +1,10 @@
 package ocr
 
 import (
+	"bytes"
 	"errors"
+	"image"
+	"image/png"
 	"strings"
 	"testing"
 )
@@ -103,5 +106,25 @@ func FuzzImageHeaders(f *testing.F) {
 			}
 		}
 		_, _, _, _ = pgmInfo(data)
+	})
+}
+
+// FuzzPrepare: any bytes given as a page image come back prepared or as
+// they were, never a crash, and the same each time.
+func FuzzPrepare(f *testing.F) {
+	g := image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range g.Pix {
+		g.Pix[i] = uint8(i)
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, g)
+	f.Add(buf.Bytes())
+	f.Add([]byte("P5\n2 2\n255\nabcd"))
+	f.Add([]byte("II*\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a := prepare(data, 200)
+		if b := prepare(data, 200); !bytes.Equal(a, b) {
+			t.Fatal("not the same bytes twice")
+		}
 	})
 }

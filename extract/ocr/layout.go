@@ -33,6 +33,7 @@ type uword struct {
 	conf           float64
 	text           string
 	runes          int
+	seg            [3]int // tesseract's line
 }
 
 // segment is one of tesseract's lines.
@@ -50,6 +51,9 @@ type layoutResult struct {
 	width, height float64 // the upright image, in pixels
 	words         int
 	confidence    float64 // mean word confidence
+	// gaps are table cells where a number was expected and none was read
+	// (see missingCells); only on pages read upright.
+	gaps []cellGap
 }
 
 // layout turns tesseract's words on a w x h pixel image into lines in the
@@ -112,8 +116,12 @@ func layout(tp tsvPage, w, h int, dpi float64) layoutResult {
 	}
 	charW := min(max(width/chars, 1), 100)
 	scale := 72 / dpi
-	for _, row := range rows(segs) {
+	rs := rows(segs)
+	for _, row := range rs {
 		res.lines = append(res.lines, row.render(charW, minX, scale))
+	}
+	if rot == 0 {
+		res.gaps = missingCells(rs, charW, slope, cx, w, h)
 	}
 	return res
 }
@@ -130,7 +138,7 @@ func segmentsOf(words []tsvWord) []*segment {
 			segs = append(segs, s)
 		}
 		s.words = append(s.words, &uword{x0: w.x0, y0: w.y0, x1: w.x1, y1: w.y1, conf: w.conf, text: w.text,
-			runes: utf8.RuneCountInString(w.text)})
+			runes: utf8.RuneCountInString(w.text), seg: w.seg})
 	}
 	return segs
 }
