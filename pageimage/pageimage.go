@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -59,6 +60,10 @@ type Config struct {
 	// MaxPixels bounds a TIFF page converted in process (default 50
 	// million).
 	MaxPixels int64
+	// MemoryLimit caps pdftoppm's address space in bytes (default 1 GiB,
+	// through util-linux's prlimit on Linux, as the OCR children are
+	// capped; not enforced where prlimit is missing). Negative: no cap.
+	MemoryLimit int64
 }
 
 // Image is a page image.
@@ -70,7 +75,8 @@ type Image struct {
 // Renderer renders pages. It is safe for concurrent use; concurrent
 // requests for one page render it once.
 type Renderer struct {
-	cfg Config
+	cfg     Config
+	prlimit string // "" when memory is not capped
 
 	mu       sync.Mutex
 	inflight map[string]*call
@@ -96,7 +102,14 @@ func New(cfg Config) *Renderer {
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = 50_000_000
 	}
-	return &Renderer{cfg: cfg, inflight: map[string]*call{}}
+	if cfg.MemoryLimit == 0 {
+		cfg.MemoryLimit = 1 << 30
+	}
+	r := &Renderer{cfg: cfg, inflight: map[string]*call{}}
+	if cfg.MemoryLimit > 0 && runtime.GOOS == "linux" {
+		r.prlimit, _ = exec.LookPath("prlimit")
+	}
+	return r
 }
 
 // DPI is the resolution PDF pages are rendered at.
@@ -185,7 +198,16 @@ func (r *Renderer) pdfPage(ctx context.Context, pdf []byte, n int) (Image, error
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	p := strconv.Itoa(n)
-	cmd := exec.CommandContext(cctx, r.cfg.Pdftoppm, "-png", "-r", strconv.Itoa(r.cfg.DPI), "-f", p, "-l", p, "-singlefile", "-")
+	if _, err := exec.LookPath(r.cfg.Pdftoppm); err != nil {
+		return Image{}, fmt.Errorf("%w: %s is not installed (Debian: apt-get install poppler-utils)", ErrRender, r.cfg.Pdftoppm)
+	}
+	argv := []string{r.cfg.Pdftoppm, "-png", "-r", strconv.Itoa(r.cfg.DPI), "-f", p, "-l", p, "-singlefile", "-"}
+	if r.prlimit != "" {
+		// prlimit sets RLIMIT_AS on itself and execs pdftoppm, which keeps
+		// the limit (and the pid the deadline kills).
+		argv = append([]string{r.prlimit, "--as=" + strconv.FormatInt(r.cfg.MemoryLimit, 10), "--"}, argv...)
+	}
+	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(pdf)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

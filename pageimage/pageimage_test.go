@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -108,5 +109,24 @@ func TestPageRotated(t *testing.T) {
 		if cfg.Width != w || cfg.Height != h {
 			t.Errorf("turned %d: %d x %d, want %d x %d", deg, cfg.Width, cfg.Height, w, h)
 		}
+	}
+}
+
+// pdftoppm runs under an address-space cap where prlimit exists: a cap
+// too small for it makes rendering fail (and not the server).
+func TestPageMemoryCap(t *testing.T) {
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Skip("pdftoppm is not installed (scripts/deps.sh installs it)")
+	}
+	if _, err := exec.LookPath("prlimit"); err != nil || runtime.GOOS != "linux" {
+		t.Skip("no prlimit: memory is not capped here")
+	}
+	id, b := file(t, "invoices/files/synth/synth-0001.pdf")
+	load := func(context.Context) ([]byte, error) { return b, nil }
+	if _, err := New(Config{MemoryLimit: 4 << 20}).Page(t.Context(), id, 1, 0, load); !errors.Is(err, ErrRender) {
+		t.Fatalf("4 MiB cap: %v, want ErrRender", err)
+	}
+	if img, err := New(Config{}).Page(t.Context(), id, 1, 0, load); err != nil || img.ContentType != "image/png" {
+		t.Fatalf("default cap: %v", err)
 	}
 }
