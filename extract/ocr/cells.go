@@ -38,6 +38,8 @@ type cellGap struct {
 	x0, y0, x1, y1 int
 	seg            [3]int
 	inLine         bool
+	// text: words are taken too, not only numbers (unread ink).
+	text bool
 }
 
 // numericWord reports whether a word is a number as tables print them.
@@ -187,9 +189,8 @@ const stripSpacing = 48
 // rereadCells recognises the cells on one strip and returns the numbers
 // read, as words of the page image, each on the tesseract line across its
 // cell (or a line of its own).
-func (e *Engine) rereadCells(ctx context.Context, page int, img []byte, gaps []cellGap, dpi int) []tsvWord {
-	g, err := decodeGray(img)
-	if err != nil || len(gaps) == 0 {
+func (e *Engine) rereadCells(ctx context.Context, page int, g *image.Gray, gaps []cellGap, dpi int) []tsvWord {
+	if len(gaps) == 0 {
 		return nil
 	}
 	height, width := 0, stripSpacing
@@ -245,7 +246,9 @@ func (e *Engine) rereadCells(ctx context.Context, page int, img []byte, gaps []c
 	}
 	var words []tsvWord
 	for _, wd := range tp.words {
-		if wd.conf < minCellConfidence || !cellNumberRe.MatchString(wd.text) {
+		number := wd.conf >= minCellConfidence && cellNumberRe.MatchString(wd.text)
+		word := wd.conf >= minInkConfidence && inkWordRe.MatchString(wd.text)
+		if !number && !word {
 			continue
 		}
 		mid := (wd.x0 + wd.x1) / 2
@@ -253,6 +256,9 @@ func (e *Engine) rereadCells(ctx context.Context, page int, img []byte, gaps []c
 			off := float64(offsets[i])
 			if mid < off || mid > off+float64(c.x1-c.x0) {
 				continue
+			}
+			if !number && !c.text {
+				break
 			}
 			dx, dy := float64(c.x0)-off, float64(c.y0-stripSpacing)
 			seg := [3]int{-1 - len(words), 0, 0}
@@ -270,8 +276,16 @@ func (e *Engine) rereadCells(ctx context.Context, page int, img []byte, gaps []c
 	return words
 }
 
-// minCellConfidence is the engine's confidence a re-read number needs.
-const minCellConfidence = 0.6
+// minCellConfidence is the engine's confidence a re-read number needs;
+// minInkConfidence a re-read word of unread ink.
+const (
+	minCellConfidence = 0.6
+	minInkConfidence  = 0.8
+)
+
+// inkWordRe is a word worth taking from unread ink: two characters or
+// more, starting with a letter or digit.
+var inkWordRe = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}.,:/'’&()%€$£+-]+$`)
 
 // insertWords puts each word into words after the last word of its
 // tesseract line that lies left of it (a line's words are kept in reading

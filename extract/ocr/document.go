@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,8 +150,9 @@ func (e *Engine) pdfPage(ctx context.Context, pdf []byte, p pipeline.Page) pageR
 }
 
 // recognise runs tesseract on one page image (any format it reads) of w x h
-// pixels at dpi: prepared (see prepare), then the empty cells of its
-// numeric columns read again (see rereadCells).
+// pixels at dpi: prepared (see prepare), then, on a page read upright, the
+// empty cells of its numeric columns (missingCells) and the ink no word
+// covers (unreadInk) read again (rereadCells).
 func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi int) (layoutResult, error) {
 	args := []string{"stdin", "stdout", "--psm", strconv.Itoa(pageSegMode), "-l", e.languages, "--dpi", strconv.Itoa(dpi)}
 	if e.opts.TessdataDir != "" {
@@ -170,11 +172,23 @@ func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi 
 		return layoutResult{}, err
 	}
 	res := layout(tp, w, h, float64(dpi))
-	if len(res.gaps) > 0 {
-		if more := e.rereadCells(ctx, page, img, res.gaps, dpi); len(more) > 0 {
-			tp.words = insertWords(tp.words, more)
-			res = layout(tp, w, h, float64(dpi))
+	if res.rotation != 0 {
+		return res, nil
+	}
+	g, err := decodeGray(img)
+	if err != nil {
+		return res, nil // too large to decode here: the first reading stands
+	}
+	gaps := res.gaps
+	for _, c := range unreadInk(g, tp.words) {
+		if !slices.ContainsFunc(gaps, func(o cellGap) bool { return o.x0 < c.x1 && c.x0 < o.x1 && o.y0 < c.y1 && c.y0 < o.y1 }) {
+			c.text = true
+			gaps = append(gaps, c)
 		}
+	}
+	if more := e.rereadCells(ctx, page, g, gaps, dpi); len(more) > 0 {
+		tp.words = insertWords(tp.words, more)
+		res = layout(tp, w, h, float64(dpi))
 	}
 	return res, nil
 }
