@@ -380,6 +380,12 @@ func Totals(state string, run Run) (RunCounts, Usage, error) {
 	if err != nil {
 		return RunCounts{}, Usage{}, err
 	}
+	return TotalsOf(lines, state, run)
+}
+
+// TotalsOf is Totals for the run's result lines already read with
+// ReadResults.
+func TotalsOf(lines []ResultLine, state string, run Run) (RunCounts, Usage, error) {
 	steps, err := ReadSteps(state, run.ID)
 	if err != nil {
 		return RunCounts{}, Usage{}, err

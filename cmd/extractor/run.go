@@ -333,6 +333,9 @@ type pipelineSetup struct {
 	// llm: the text extractor is an LLM (documents read from their
 	// e-invoice save its calls).
 	llm bool
+	// lines are the run's result lines as finish read them (writeOut's
+	// after it need not read them again).
+	lines []pipeline.ResultLine
 }
 
 // setupPipeline creates (or, with resumeID, reopens) a run in the state
@@ -449,7 +452,13 @@ func (m *Main) setupPipeline(ctx context.Context, s settings, inputs []string, r
 // whose counts and spend are the run's totals over all its sessions, from
 // its records (see pipeline.Totals).
 func (ps *pipelineSetup) finish(status string) error {
-	counts, spent, terr := pipeline.Totals(ps.stateDir, ps.run)
+	lines, terr := pipeline.ReadResults(ps.stateDir, ps.run.ID)
+	var counts pipeline.RunCounts
+	var spent pipeline.Usage
+	if terr == nil {
+		ps.lines = lines
+		counts, spent, terr = pipeline.TotalsOf(lines, ps.stateDir, ps.run)
+	}
 	if terr == nil {
 		ps.run.Counts, ps.run.Spent = counts, spent
 	}
@@ -523,9 +532,12 @@ func (ps *pipelineSetup) close(ctx context.Context) error {
 // from the run's records, in input order; onlyDone leaves out documents
 // not finished yet (before a resume appends them).
 func writeOut(path, format string, ps *pipelineSetup, inputs []string, onlyDone bool) error {
-	lines, err := pipeline.ReadResults(ps.stateDir, ps.run.ID)
-	if err != nil {
-		return err
+	lines := ps.lines
+	if lines == nil || onlyDone { // before finish: read them now
+		var err error
+		if lines, err = pipeline.ReadResults(ps.stateDir, ps.run.ID); err != nil {
+			return err
+		}
 	}
 	return writeFile(path, func(out io.Writer) error {
 		w := newResultWriter(format, out, ps.schema)
