@@ -283,9 +283,10 @@ const (
 	minInkConfidence  = 0.8
 )
 
-// inkWordRe is a word worth taking from unread ink: two characters or
-// more, starting with a letter or digit.
-var inkWordRe = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}.,:/'’&()%€$£+-]+$`)
+// inkWordRe is a word worth taking from unread ink: three characters or
+// more, starting with a letter or digit (shorter ones are as often pieces
+// of a word read already, "al" of "amount").
+var inkWordRe = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}.,:/'’&()%€$£+-]{2,}$`)
 
 // insertWords puts each word into words after the last word of its
 // tesseract line that lies left of it (a line's words are kept in reading

@@ -150,9 +150,9 @@ func (e *Engine) pdfPage(ctx context.Context, pdf []byte, p pipeline.Page) pageR
 }
 
 // recognise runs tesseract on one page image (any format it reads) of w x h
-// pixels at dpi: prepared (see prepare), then, on a page read upright, the
-// empty cells of its numeric columns (missingCells) and the ink no word
-// covers (unreadInk) read again (rereadCells).
+// pixels at dpi: prepared (see prepare), then the empty cells of its
+// numeric columns (missingCells) and the ink no word covers (unreadInk)
+// read again (rereadCells).
 func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi int) (layoutResult, error) {
 	args := []string{"stdin", "stdout", "--psm", strconv.Itoa(pageSegMode), "-l", e.languages, "--dpi", strconv.Itoa(dpi)}
 	if e.opts.TessdataDir != "" {
@@ -172,22 +172,40 @@ func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi 
 		return layoutResult{}, err
 	}
 	res := layout(tp, w, h, float64(dpi))
-	if res.rotation != 0 {
-		return res, nil
-	}
 	g, err := decodeGray(img)
 	if err != nil {
 		return res, nil // too large to decode here: the first reading stands
 	}
+	// Both re-readings work on the page upright: a page tesseract read
+	// turned is turned, with its words, and what they read turned back.
+	rot, W, H := res.rotation, float64(g.Rect.Dx()), float64(g.Rect.Dy())
+	words := tp.words
+	if rot != 0 {
+		g = turnGray(g, rot)
+		words = slices.Clone(tp.words)
+		for i := range words {
+			wd := &words[i]
+			wd.x0, wd.y0, wd.x1, wd.y1 = turn(wd.x0, wd.y0, wd.x1, wd.y1, rot, W, H)
+		}
+	}
 	gaps := res.gaps
-	for _, c := range unreadInk(g, tp.words) {
+	for _, c := range unreadInk(g, words) {
 		if !slices.ContainsFunc(gaps, func(o cellGap) bool { return o.x0 < c.x1 && c.x0 < o.x1 && o.y0 < c.y1 && c.y0 < o.y1 }) {
 			c.text = true
 			gaps = append(gaps, c)
 		}
 	}
 	if more := e.rereadCells(ctx, page, g, gaps, dpi); len(more) > 0 {
-		tp.words = insertWords(tp.words, more)
+		// Into their lines in reading order (upright), then back into the
+		// image as given (pixel coordinates turn back exactly).
+		words = insertWords(words, more)
+		if rot != 0 {
+			for i := range words {
+				wd := &words[i]
+				wd.x0, wd.y0, wd.x1, wd.y1 = unturn(wd.x0, wd.y0, wd.x1, wd.y1, rot, W, H)
+			}
+		}
+		tp.words = words
 		res = layout(tp, w, h, float64(dpi))
 	}
 	return res, nil

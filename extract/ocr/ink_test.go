@@ -53,3 +53,20 @@ func TestUnreadInk(t *testing.T) {
 		t.Errorf("gaps %+v with every word read", gaps)
 	}
 }
+
+// turn, unturn and turnGray agree: a box turned and turned back is the
+// same box, and a pixel lands inside its box turned.
+func TestTurnAndBack(t *testing.T) {
+	g := image.NewGray(image.Rect(0, 0, 40, 30))
+	g.Pix[7*g.Stride+11] = 1 // the pixel at (11, 7)
+	for _, rot := range []int{0, 90, 180, 270} {
+		x0, y0, x1, y1 := turn(11, 7, 12, 8, rot, 40, 30)
+		if a, b, c, d := unturn(x0, y0, x1, y1, rot, 40, 30); a != 11 || b != 7 || c != 12 || d != 8 {
+			t.Errorf("rot %d: back to %v %v %v %v", rot, a, b, c, d)
+		}
+		u := turnGray(g, rot)
+		if v := u.Pix[int(y0)*u.Stride+int(x0)]; v != 1 {
+			t.Errorf("rot %d: pixel not at its turned box (%v, %v)", rot, x0, y0)
+		}
+	}
+}

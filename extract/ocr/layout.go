@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"image"
 	"math"
 	"slices"
 	"sort"
@@ -52,7 +53,7 @@ type layoutResult struct {
 	words         int
 	confidence    float64 // mean word confidence
 	// gaps are table cells where a number was expected and none was read
-	// (see missingCells); only on pages read upright.
+	// (see missingCells), in the upright image's pixels.
 	gaps []cellGap
 }
 
@@ -120,10 +121,50 @@ func layout(tp tsvPage, w, h int, dpi float64) layoutResult {
 	for _, row := range rs {
 		res.lines = append(res.lines, row.render(charW, minX, scale))
 	}
-	if rot == 0 {
-		res.gaps = missingCells(rs, charW, slope, cx, w, h)
-	}
+	res.gaps = missingCells(rs, charW, slope, cx, int(res.width), int(res.height))
 	return res
+}
+
+// unturn is turn's inverse: a box of the upright image back into the
+// image as given (W x H).
+func unturn(x0, y0, x1, y1 float64, rot int, W, H float64) (float64, float64, float64, float64) {
+	switch rot {
+	case 90: // (u, v) -> (v, H-u)
+		return y0, H - x1, y1, H - x0
+	case 180:
+		return W - x1, H - y1, W - x0, H - y0
+	case 270: // (u, v) -> (W-v, u)
+		return W - y1, x0, W - y0, x1
+	}
+	return x0, y0, x1, y1
+}
+
+// turnGray turns an image as turn turns its boxes.
+func turnGray(g *image.Gray, rot int) *image.Gray {
+	W, H := g.Rect.Dx(), g.Rect.Dy()
+	uw, uh := W, H
+	if rot == 90 || rot == 270 {
+		uw, uh = H, W
+	}
+	out := image.NewGray(image.Rect(0, 0, uw, uh))
+	for y := range H {
+		row := g.Pix[y*g.Stride : y*g.Stride+W]
+		for x, v := range row {
+			var u, w int
+			switch rot {
+			case 90:
+				u, w = H-1-y, x
+			case 180:
+				u, w = W-1-x, H-1-y
+			case 270:
+				u, w = y, W-1-x
+			default:
+				u, w = x, y
+			}
+			out.Pix[w*out.Stride+u] = v
+		}
+	}
+	return out
 }
 
 // segmentsOf groups words by tesseract line, in tesseract's order.
@@ -217,6 +258,7 @@ func orientation(segs []*segment) int {
 
 // turn maps a box in a W x H image to the image turned clockwise by rot.
 func turn(x0, y0, x1, y1 float64, rot int, W, H float64) (float64, float64, float64, float64) {
+	// W and H are the image's as given (before turning).
 	switch rot {
 	case 90: // (x, y) -> (H-y, x)
 		return H - y1, x0, H - y0, x1

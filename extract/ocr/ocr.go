@@ -43,7 +43,7 @@ import (
 // Version names this package's behaviour (how words become lines); it
 // changes whenever the same program output may give different lines. The
 // Engine's Version adds the programs, their data and the settings.
-const Version = "ocr/3"
+const Version = "ocr/4"
 
 // Defaults, used where Options leaves a field zero.
 const (
