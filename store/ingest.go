@@ -78,15 +78,7 @@ func (s *Store) SaveDocument(ctx context.Context, d pipeline.StoredDocument) err
 	// own); until it is committed, a return rolls it back.
 	tx := conn.Conn()
 	committed := false
-	defer func() {
-		if !committed && tx.PgConn().TxStatus() != 'I' {
-			// A connection that cannot even roll back is closed by the
-			// pool on release (it is not idle).
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_, _ = tx.Exec(rctx, "ROLLBACK")
-		}
-	}()
+	defer rollbackUnlessCommitted(ctx, tx, &committed)
 	id := in.doc.ID
 
 	// Create the document row or lock the existing one. When another save
@@ -209,6 +201,19 @@ ON CONFLICT (id) DO NOTHING RETURNING true`, id).QueryRow(func(r pgx.Row) error 
 	}
 	committed = true
 	return nil
+}
+
+// rollbackUnlessCommitted rolls back the transaction a save opened on tx
+// (in its first batch) when the save returns without committing it. A
+// connection that cannot even roll back is closed by the pool on release
+// (it is not idle).
+func rollbackUnlessCommitted(ctx context.Context, tx *pgx.Conn, committed *bool) {
+	if *committed || tx.PgConn().TxStatus() == 'I' {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = tx.Exec(rctx, "ROLLBACK")
 }
 
 // keptChunks sorts the stored chunks of a changed document: those this

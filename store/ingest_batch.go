@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -93,13 +92,7 @@ func (s *Store) saveNew(ctx context.Context, ins []*docInput, byID map[string]pi
 	defer conn.Release()
 	tx := conn.Conn()
 	committed := false
-	defer func() {
-		if !committed && tx.PgConn().TxStatus() != 'I' {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_, _ = tx.Exec(rctx, "ROLLBACK")
-		}
-	}()
+	defer rollbackUnlessCommitted(ctx, tx, &committed)
 	ids := make([]string, len(ins))
 	for i, in := range ins {
 		ids[i] = in.doc.ID
