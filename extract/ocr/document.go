@@ -158,7 +158,7 @@ func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi 
 	if e.opts.TessdataDir != "" {
 		args = append(args, "--tessdata-dir", e.opts.TessdataDir)
 	}
-	img = prepare(img, dpi)
+	img, g := prepare(img, dpi)
 	out, err := e.run(ctx, page, e.tesseract, append(args, "tsv"), bytes.NewReader(img), maxTSV)
 	if err != nil {
 		var ce *childError
@@ -172,9 +172,8 @@ func (e *Engine) recognise(ctx context.Context, page int, img []byte, w, h, dpi 
 		return layoutResult{}, err
 	}
 	res := layout(tp, w, h, float64(dpi))
-	g, err := decodeGray(img)
-	if err != nil {
-		return res, nil // too large to decode here: the first reading stands
+	if g == nil {
+		return res, nil // not decoded here (too large): the first reading stands
 	}
 	// Both re-readings work on the page upright: a page tesseract read
 	// turned is turned, with its words, and what they read turned back.

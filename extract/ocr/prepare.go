@@ -35,21 +35,23 @@ const (
 
 // prepare returns the image to recognise: img itself when nothing needs
 // changing or when it cannot be decoded (the engine then reads it as it
-// is), else a PGM of the prepared page.
-func prepare(img []byte, dpi int) (out []byte) {
+// is), else a PGM of the prepared page; and the page decoded as prepared,
+// for the re-readings after recognition (nil when it could not be decoded
+// here).
+func prepare(img []byte, dpi int) (out []byte, g *image.Gray) {
 	defer func() {
 		if recover() != nil { // a decoder's bug is no reason to lose the page
-			out = img
+			out, g = img, nil
 		}
 	}()
 	g, err := decodeGray(img)
 	if err != nil {
-		return img
+		return img, nil
 	}
 	if !invertDarkRegions(g, dpi) {
-		return img
+		return img, g
 	}
-	return encodePGM(g)
+	return encodePGM(g), g
 }
 
 // maxPreparePixels bounds the page images decoded in this process (for

@@ -92,29 +92,29 @@ func TestPrepare(t *testing.T) {
 	if err := png.Encode(&buf, g); err != nil {
 		t.Fatal(err)
 	}
-	out := prepare(buf.Bytes(), 200)
+	out, _ := prepare(buf.Bytes(), 200)
 	p, err := decodeGray(out)
 	if err != nil || !bytes.HasPrefix(out, []byte("P5")) || p.Rect != g.Rect {
 		t.Fatalf("prepared image: %v, %q..., %v", err, out[:2], p)
 	}
-	if !bytes.Equal(prepare(buf.Bytes(), 200), out) {
+	if again, _ := prepare(buf.Bytes(), 200); !bytes.Equal(again, out) {
 		t.Fatal("not the same bytes twice")
 	}
 	// Nothing to change, or nothing this process decodes: the bytes as given.
 	plain := page()
 	buf.Reset()
 	png.Encode(&buf, plain)
-	if out := prepare(buf.Bytes(), 200); !bytes.Equal(out, buf.Bytes()) {
+	if out, _ := prepare(buf.Bytes(), 200); !bytes.Equal(out, buf.Bytes()) {
 		t.Fatal("a page without dark bands was rewritten")
 	}
-	if out := prepare([]byte("not an image"), 200); string(out) != "not an image" {
+	if out, _ := prepare([]byte("not an image"), 200); string(out) != "not an image" {
 		t.Fatal("undecodable bytes were rewritten")
 	}
 	big := append([]byte("P5\n4001 4000\n255\n"), make([]byte, 4001*4000)...)
 	if _, err := decodeGray(big); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("a page over %d pixels: %v, want ErrTooLarge", maxPreparePixels, err)
 	}
-	if out := prepare(big, 200); &out[0] != &big[0] {
+	if out, _ := prepare(big, 200); &out[0] != &big[0] {
 		t.Fatal("a page too large to prepare was copied")
 	}
 }
